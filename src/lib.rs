@@ -1,0 +1,3 @@
+//! plexus: an epoll reactor and the servers it drives.
+pub mod net;
+pub mod reactor;
