@@ -397,7 +397,7 @@ impl<P: Protocol> Reactor<P> {
                         core.queue_write(id);
                     }
                     if event.is_readable() || event.is_read_closed() || event.is_error() {
-                        core.read_and_deliver(proto, id, &mut self.scratch);
+                        core.read_and_deliver(proto, id, &mut self.scratch, !event.is_read_closed());
                     }
                 }
             }
@@ -408,7 +408,7 @@ impl<P: Protocol> Reactor<P> {
             let Some(conn) = core.conns.get_mut(id.0) else { continue };
             conn.flags.run_queued = false;
             if conn.flags.read_ready {
-                core.read_and_deliver(proto, id, &mut self.scratch);
+                core.read_and_deliver(proto, id, &mut self.scratch, false);
             } else {
                 core.deliver(proto, id);
             }
@@ -692,7 +692,12 @@ impl<P: Protocol> Core<P> {
     }
 
     /// Reads what the socket has (within the budget), then hands the input to the protocol.
-    fn read_and_deliver(&mut self, proto: &mut P, id: ConnId, scratch: &mut [u8]) {
+    ///
+    /// `short_read_drains`: a short read may be taken to mean the socket is drained, saving the `read(2)` that
+    /// would return `EAGAIN`. That holds for data (a later arrival raises a new edge) but not for a FIN that came
+    /// in with the last data: the event then says "read closed", and we must read on until the 0 that reports it,
+    /// or the close would never be seen.
+    fn read_and_deliver(&mut self, proto: &mut P, id: ConnId, scratch: &mut [u8], short_read_drains: bool) {
         let paused = self.is_paused(&self.conns[id.0]);
         let budget = self.config.read_budget_bytes;
         let conn = &mut self.conns[id.0];
@@ -715,8 +720,7 @@ impl<P: Protocol> Core<P> {
                 Ok(n) => {
                     conn.input.extend_from_slice(&scratch[..n]);
                     total += n;
-                    if n < scratch.len() {
-                        // A short read drained the socket buffer. Data arriving later raises a new edge.
+                    if short_read_drains && n < scratch.len() {
                         break;
                     }
                     if total >= budget {
