@@ -1,5 +1,5 @@
 //! Proves every teaching echo server in `examples/` is correct under load: many concurrent clients,
-//! a 1 MB payload, half-close and vanishing peers, each against the real example binary.
+//! a 1 MB payload, 16 MB to a small-window client, a one-write burst, half-close and vanishing peers, each against the real example binary.
 //!
 //! Each example runs as a child process on `127.0.0.1:0` (see `support::spawn_example`). Every
 //! scenario is written once as a plain function taking the example's name; `echo_server_tests!`
@@ -33,6 +33,24 @@ const LARGE_PAYLOAD_BYTES: usize = 1024 * 1024;
 /// reads nothing until it has sent everything (the half-close test does exactly that).
 const HALF_CLOSE_PAYLOAD_BYTES: usize = 32 * 1024;
 
+/// Bursts sent with one `write` each. Larger than the servers' 16 KiB read chunk, so one burst
+/// needs several reads, and small enough for socket buffers to hold a whole burst while the client
+/// is still writing it.
+const BURST_BYTES: [usize; 3] = [20_000, 48 * 1024, 60_000];
+
+/// Payload for the small-window client. Linux autotunes a socket's send buffer up to
+/// `net.ipv4.tcp_wmem` max (4 MiB by default), so the server's kernel alone can swallow a few
+/// megabytes of echo; 16 MiB is what it takes for the server's own writes to come back short
+/// (`WouldBlock`) and its output buffer to fill. Measured: about 0.3 s on loopback.
+const SMALL_WINDOW_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// Receive buffer of the small-window client: 4 KiB (Linux doubles it for bookkeeping and
+/// enforces a small minimum), so at most a few KiB are in flight towards the client.
+const SMALL_RECV_BUFFER_BYTES: usize = 4 * 1024;
+
+/// Client send buffer for the burst test, comfortably above the largest burst.
+const CLIENT_SEND_BUFFER_BYTES: usize = 256 * 1024;
+
 /// Small stack for the many client threads; they hold a few short strings.
 const CLIENT_THREAD_STACK_BYTES: usize = 64 * 1024;
 
@@ -45,6 +63,31 @@ fn connect(addr: SocketAddr) -> TcpStream {
         .set_write_timeout(Some(IO_TIMEOUT))
         .expect("set write timeout");
     stream.set_nodelay(true).expect("set nodelay");
+    stream
+}
+
+/// Like [`connect`], but with the receive buffer shrunk before the handshake, so the window
+/// the client advertises stays small and the server's writes back up.
+fn connect_small_window(addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .expect("socket");
+    socket
+        .set_recv_buffer_size(SMALL_RECV_BUFFER_BYTES)
+        .expect("set receive buffer");
+    socket
+        .connect(&addr.into())
+        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let stream = TcpStream::from(socket);
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .expect("set read timeout");
+    stream
+        .set_write_timeout(Some(IO_TIMEOUT))
+        .expect("set write timeout");
     stream
 }
 
@@ -122,20 +165,60 @@ fn many_clients_each_echo_100_messages(example: &str) {
 /// after the client's half-close. Neither side can deadlock on full socket buffers.
 fn one_megabyte_echoes_intact(example: &str) {
     let mut server = spawn_example(example);
-    let mut reader = connect(server.addr());
+    echo_payload(connect(server.addr()), LARGE_PAYLOAD_BYTES);
+    server.assert_running();
+}
+
+/// A larger payload, to a client whose receive window is tiny, so the server's writes are
+/// certainly partial and its output backs up: it must keep every unsent byte, stop reading
+/// (or block) instead of buffering without bound, and still finish echoing after the FIN.
+fn large_payload_to_a_small_window_client(example: &str) {
+    let mut server = spawn_example(example);
+    echo_payload(
+        connect_small_window(server.addr()),
+        SMALL_WINDOW_PAYLOAD_BYTES,
+    );
+    server.assert_running();
+}
+
+/// Send `len` bytes from one thread and half-close; read the echo to EOF on this one; compare.
+fn echo_payload(mut reader: TcpStream, len: usize) {
     let mut writer = reader.try_clone().expect("clone stream");
-    let payload = pattern(LARGE_PAYLOAD_BYTES, 1);
+    let payload = pattern(len, 1);
     let to_send = payload.clone();
     let sender = thread::spawn(move || {
-        // Several write sizes, so the server sees reads that straddle its chunk size.
+        // An odd write size, so the server sees reads that straddle its chunk size.
         for piece in to_send.chunks(7_919) {
             writer.write_all(piece).expect("send payload");
         }
         writer.shutdown(Shutdown::Write).expect("half-close");
     });
-    let got = read_until_eof(&mut reader, "1 MB echo");
+    let got = read_until_eof(&mut reader, "large echo");
     sender.join().expect("sender thread");
-    assert_same_bytes(&got, &payload, "1 MB echo");
+    assert_same_bytes(&got, &payload, "large echo");
+}
+
+/// A burst that lands in the server's socket all at once, followed by silence, must be echoed
+/// in full. This is the edge-triggered trap: one readiness event for many reads' worth of bytes.
+/// A server that reads once per event and forgets the rest leaves bytes in the socket that no
+/// later event will report, and this test times out reading the echo.
+fn one_write_burst_is_fully_echoed(example: &str) {
+    let mut server = spawn_example(example);
+    let mut stream = connect(server.addr());
+    // A send buffer big enough for a whole burst, so the kernel can ship it as one segment
+    // (loopback's MTU is 64 KiB) instead of metering it out as the default 16 KiB buffer drains.
+    socket2::SockRef::from(&stream)
+        .set_send_buffer_size(CLIENT_SEND_BUFFER_BYTES)
+        .expect("set send buffer");
+    for (round, &len) in BURST_BYTES.iter().enumerate() {
+        let burst = pattern(len, 10 + round as u64);
+        stream.write_all(&burst).expect("send burst");
+        let mut echo = vec![0u8; len];
+        stream
+            .read_exact(&mut echo)
+            .unwrap_or_else(|e| panic!("burst of {len} bytes: reading the echo: {e}"));
+        assert_same_bytes(&echo, &burst, "burst echo");
+    }
     server.assert_running();
 }
 
@@ -196,6 +279,14 @@ macro_rules! echo_server_tests {
             #[test]
             fn one_megabyte_echoes_intact() {
                 super::one_megabyte_echoes_intact($example);
+            }
+            #[test]
+            fn large_payload_to_a_small_window_client() {
+                super::large_payload_to_a_small_window_client($example);
+            }
+            #[test]
+            fn one_write_burst_is_fully_echoed() {
+                super::one_write_burst_is_fully_echoed($example);
             }
             #[test]
             fn half_close_gets_every_byte_back() {

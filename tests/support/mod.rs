@@ -10,16 +10,19 @@
 //! Locating the binary: `cargo test` builds every example into
 //! `target/<profile>/examples/`, and a test binary runs from
 //! `target/<profile>/deps/`, so the example is `<dir of current_exe>/../examples/<name>`.
+//! Only a plain `cargo test` builds examples: `cargo test --test examples` does not, and would
+//! silently run an old binary. So `spawn_example` refuses a binary older than its sources
+//! (`examples/<name>.rs` or `examples/<name>/`, and `src/`) and says what to run instead.
 #![allow(dead_code)] // Each test crate that includes this module uses a different part.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How long a server may take to print its `listening on` line. Generous,
 /// because the machine may be busy building; a server that never starts fails
@@ -47,11 +50,47 @@ pub fn example_path(name: &str) -> PathBuf {
     deps.join("..").join("examples").join(name)
 }
 
+/// The newest modification time of `path`, or of any file under it if it is a
+/// directory. `None` if it does not exist.
+fn newest_mtime(path: &Path) -> Option<SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|entry| newest_mtime(&entry.ok()?.path()))
+        .max()
+}
+
+/// Panic unless the example binary exists and is newer than every source it is
+/// built from (see the module doc for why this matters).
+fn assert_fresh(name: &str, binary: &Path) {
+    let hint = "run a plain `cargo test` (it builds the examples), \
+                or `cargo build --examples` before `cargo test --test ...`";
+    let built = newest_mtime(binary)
+        .unwrap_or_else(|| panic!("{}: example not built; {hint}", binary.display()));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = [
+        root.join("examples").join(format!("{name}.rs")),
+        root.join("examples").join(name),
+        root.join("src"),
+    ];
+    if let Some(newest) = sources.iter().filter_map(|p| newest_mtime(p)).max() {
+        assert!(
+            newest <= built,
+            "{}: older than its sources; {hint}",
+            binary.display()
+        );
+    }
+}
+
 /// Start example `name` on `127.0.0.1:0` and wait for its `listening on` line.
-/// Panics (failing the test) if the binary is missing, exits, or stays silent
-/// for [`STARTUP_TIMEOUT`].
+/// Panics (failing the test) if the binary is missing or stale, exits, or stays
+/// silent for [`STARTUP_TIMEOUT`].
 pub fn spawn_example(name: &str) -> Example {
     let path = example_path(name);
+    assert_fresh(name, &path);
     let mut child = Command::new(&path)
         .arg("127.0.0.1:0")
         .stdin(Stdio::null())
