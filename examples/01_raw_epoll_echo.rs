@@ -130,10 +130,7 @@ impl Epoll {
     /// (a red-black tree keyed by fd). `data` comes back verbatim in every event
     /// for this fd; we store the fd itself.
     fn ctl(&self, op: libc::c_int, fd: RawFd, interest: u32) -> io::Result<()> {
-        let mut event = libc::epoll_event {
-            events: interest,
-            u64: fd as u64,
-        };
+        let mut event = libc::epoll_event { events: interest, u64: fd as u64 };
         // SAFETY: `self.fd` is an epoll fd we own; `event` is a valid, initialised
         // epoll_event that lives across the call (the kernel copies it; it keeps
         // no pointer). For EPOLL_CTL_DEL the kernel ignores the event.
@@ -168,10 +165,7 @@ impl Drop for Epoll {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| DEFAULT_ADDR.to_string())
-        .parse()?;
+    let addr: SocketAddr = std::env::args().nth(1).unwrap_or_else(|| DEFAULT_ADDR.to_string()).parse()?;
     let listener = TcpListener::bind(addr)?;
     // Non-blocking is the heart of it: `accept`/`read`/`write` now return
     // `WouldBlock` instead of putting the whole server to sleep on one socket.
@@ -241,13 +235,7 @@ fn register(stream: TcpStream, epoll: &Epoll, conns: &mut Conns) -> io::Result<(
     if conns.len() <= slot {
         conns.resize_with(slot + 1, || None);
     }
-    conns[slot] = Some(Conn {
-        stream,
-        out: Vec::new(),
-        out_start: 0,
-        read_closed: false,
-        registered: interest,
-    });
+    conns[slot] = Some(Conn { stream, out: Vec::new(), out_start: 0, read_closed: false, registered: interest });
     Ok(())
 }
 
@@ -310,11 +298,7 @@ fn read_once(conn: &mut Conn) -> io::Result<()> {
         // Echo: the input simply becomes output.
         Ok(n) => conn.out.extend_from_slice(&chunk[..n]),
         // A spurious wake-up or a signal: nothing lost, epoll will report again.
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-            ) => {}
+        Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {}
         Err(e) => return Err(e),
     }
     Ok(())

@@ -103,17 +103,13 @@ impl Conn {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| DEFAULT_ADDR.to_string())
-        .parse()?;
+    let addr: SocketAddr = std::env::args().nth(1).unwrap_or_else(|| DEFAULT_ADDR.to_string()).parse()?;
 
     let mut poll = Poll::new()?;
     let mut events = Events::with_capacity(EVENTS_CAPACITY);
     // mio's listener is already non-blocking.
     let mut listener = TcpListener::bind(addr)?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
 
     println!("listening on {}", listener.local_addr()?);
     io::stdout().flush()?;
@@ -202,10 +198,7 @@ fn accept_all(listener: &TcpListener, poll: &Poll, conns: &mut Slab<Conn>) {
         let entry = conns.vacant_entry();
         let token = Token(entry.key());
         let mut conn = Conn::new(stream);
-        match poll
-            .registry()
-            .register(&mut conn.stream, token, conn.registered)
-        {
+        match poll.registry().register(&mut conn.stream, token, conn.registered) {
             Ok(()) => {
                 entry.insert(conn);
             }
@@ -282,8 +275,7 @@ fn update_interest(poll: &Poll, conn: &mut Conn, token: Token) -> io::Result<boo
         return Ok(false);
     };
     if wanted != conn.registered {
-        poll.registry()
-            .reregister(&mut conn.stream, token, wanted)?;
+        poll.registry().reregister(&mut conn.stream, token, wanted)?;
         conn.registered = wanted;
     }
     Ok(true)

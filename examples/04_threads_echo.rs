@@ -40,10 +40,7 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 const DEFAULT_ADDR: &str = "127.0.0.1:7004";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| DEFAULT_ADDR.to_string())
-        .parse()?;
+    let addr: SocketAddr = std::env::args().nth(1).unwrap_or_else(|| DEFAULT_ADDR.to_string()).parse()?;
     let listener = TcpListener::bind(addr)?;
 
     println!("listening on {}", listener.local_addr()?);
@@ -59,10 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 continue;
             }
         };
-        let spawned = thread::Builder::new()
-            .name("echo-conn".to_string())
-            .stack_size(THREAD_STACK_BYTES)
-            .spawn(move || {
+        let spawned =
+            thread::Builder::new().name("echo-conn".to_string()).stack_size(THREAD_STACK_BYTES).spawn(move || {
                 if let Err(e) = echo(stream) {
                     eprintln!("connection: {e}");
                 }

@@ -56,12 +56,8 @@ const CLIENT_THREAD_STACK_BYTES: usize = 64 * 1024;
 
 fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .expect("set read timeout");
-    stream
-        .set_write_timeout(Some(IO_TIMEOUT))
-        .expect("set write timeout");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("set read timeout");
+    stream.set_write_timeout(Some(IO_TIMEOUT)).expect("set write timeout");
     stream.set_nodelay(true).expect("set nodelay");
     stream
 }
@@ -69,25 +65,12 @@ fn connect(addr: SocketAddr) -> TcpStream {
 /// Like [`connect`], but with the receive buffer shrunk before the handshake, so the window
 /// the client advertises stays small and the server's writes back up.
 fn connect_small_window(addr: SocketAddr) -> TcpStream {
-    let socket = socket2::Socket::new(
-        socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
-        None,
-    )
-    .expect("socket");
-    socket
-        .set_recv_buffer_size(SMALL_RECV_BUFFER_BYTES)
-        .expect("set receive buffer");
-    socket
-        .connect(&addr.into())
-        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None).expect("socket");
+    socket.set_recv_buffer_size(SMALL_RECV_BUFFER_BYTES).expect("set receive buffer");
+    socket.connect(&addr.into()).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     let stream = TcpStream::from(socket);
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .expect("set read timeout");
-    stream
-        .set_write_timeout(Some(IO_TIMEOUT))
-        .expect("set write timeout");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("set read timeout");
+    stream.set_write_timeout(Some(IO_TIMEOUT)).expect("set write timeout");
     stream
 }
 
@@ -97,9 +80,7 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut state = seed;
     (0..len)
         .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             (state >> 56) as u8
         })
         .collect()
@@ -109,10 +90,7 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
 /// a megabyte.
 fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
     if let Some(i) = got.iter().zip(want).position(|(g, w)| g != w) {
-        panic!(
-            "{what}: first difference at byte {i} (got {}, want {})",
-            got[i], want[i]
-        );
+        panic!("{what}: first difference at byte {i} (got {}, want {})", got[i], want[i]);
     }
     assert_eq!(got.len(), want.len(), "{what}: length differs");
 }
@@ -120,9 +98,7 @@ fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
 /// Read until the server closes its side, failing on a timeout or error.
 fn read_until_eof(stream: &mut TcpStream, what: &str) -> Vec<u8> {
     let mut got = Vec::new();
-    stream
-        .read_to_end(&mut got)
-        .unwrap_or_else(|e| panic!("{what}: reading the echo after {} bytes: {e}", got.len()));
+    stream.read_to_end(&mut got).unwrap_or_else(|e| panic!("{what}: reading the echo after {} bytes: {e}", got.len()));
     got
 }
 
@@ -174,10 +150,7 @@ fn one_megabyte_echoes_intact(example: &str) {
 /// (or block) instead of buffering without bound, and still finish echoing after the FIN.
 fn large_payload_to_a_small_window_client(example: &str) {
     let mut server = spawn_example(example);
-    echo_payload(
-        connect_small_window(server.addr()),
-        SMALL_WINDOW_PAYLOAD_BYTES,
-    );
+    echo_payload(connect_small_window(server.addr()), SMALL_WINDOW_PAYLOAD_BYTES);
     server.assert_running();
 }
 
@@ -207,16 +180,12 @@ fn one_write_burst_is_fully_echoed(example: &str) {
     let mut stream = connect(server.addr());
     // A send buffer big enough for a whole burst, so the kernel can ship it as one segment
     // (loopback's MTU is 64 KiB) instead of metering it out as the default 16 KiB buffer drains.
-    socket2::SockRef::from(&stream)
-        .set_send_buffer_size(CLIENT_SEND_BUFFER_BYTES)
-        .expect("set send buffer");
+    socket2::SockRef::from(&stream).set_send_buffer_size(CLIENT_SEND_BUFFER_BYTES).expect("set send buffer");
     for (round, &len) in BURST_BYTES.iter().enumerate() {
         let burst = pattern(len, 10 + round as u64);
         stream.write_all(&burst).expect("send burst");
         let mut echo = vec![0u8; len];
-        stream
-            .read_exact(&mut echo)
-            .unwrap_or_else(|e| panic!("burst of {len} bytes: reading the echo: {e}"));
+        stream.read_exact(&mut echo).unwrap_or_else(|e| panic!("burst of {len} bytes: reading the echo: {e}"));
         assert_same_bytes(&echo, &burst, "burst echo");
     }
     server.assert_running();
@@ -244,14 +213,10 @@ fn vanishing_peers_do_not_hurt_others(example: &str) {
     let mut survivor = connect(server.addr());
     for round in 0..20 {
         let mut quitter = connect(server.addr());
-        quitter
-            .write_all(&pattern(8 * 1024, round))
-            .expect("send before quitting");
+        quitter.write_all(&pattern(8 * 1024, round)).expect("send before quitting");
         if round % 2 == 0 {
             // Close with a reset (SO_LINGER 0) instead of a FIN.
-            socket2::SockRef::from(&quitter)
-                .set_linger(Some(Duration::ZERO))
-                .expect("set linger");
+            socket2::SockRef::from(&quitter).set_linger(Some(Duration::ZERO)).expect("set linger");
         }
         drop(quitter);
     }

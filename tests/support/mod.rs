@@ -57,10 +57,7 @@ fn newest_mtime(path: &Path) -> Option<SystemTime> {
     if !meta.is_dir() {
         return meta.modified().ok();
     }
-    std::fs::read_dir(path)
-        .ok()?
-        .filter_map(|entry| newest_mtime(&entry.ok()?.path()))
-        .max()
+    std::fs::read_dir(path).ok()?.filter_map(|entry| newest_mtime(&entry.ok()?.path())).max()
 }
 
 /// Panic unless the example binary exists and is newer than every source it is
@@ -68,20 +65,12 @@ fn newest_mtime(path: &Path) -> Option<SystemTime> {
 fn assert_fresh(name: &str, binary: &Path) {
     let hint = "run a plain `cargo test` (it builds the examples), \
                 or `cargo build --examples` before `cargo test --test ...`";
-    let built = newest_mtime(binary)
-        .unwrap_or_else(|| panic!("{}: example not built; {hint}", binary.display()));
+    let built = newest_mtime(binary).unwrap_or_else(|| panic!("{}: example not built; {hint}", binary.display()));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sources = [
-        root.join("examples").join(format!("{name}.rs")),
-        root.join("examples").join(name),
-        root.join("src"),
-    ];
+    let sources =
+        [root.join("examples").join(format!("{name}.rs")), root.join("examples").join(name), root.join("src")];
     if let Some(newest) = sources.iter().filter_map(|p| newest_mtime(p)).max() {
-        assert!(
-            newest <= built,
-            "{}: older than its sources; {hint}",
-            binary.display()
-        );
+        assert!(newest <= built, "{}: older than its sources; {hint}", binary.display());
     }
 }
 
@@ -141,9 +130,7 @@ pub fn spawn_example(name: &str) -> Example {
         .trim_end()
         .strip_prefix("listening on ")
         .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| {
-            panic!("{name}: first stdout line was {line:?}, want `listening on <addr>`")
-        });
+        .unwrap_or_else(|| panic!("{name}: first stdout line was {line:?}, want `listening on <addr>`"));
     example.addr = addr;
     example
 }
@@ -175,11 +162,7 @@ impl Drop for Example {
         if thread::panicking() {
             let kept = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
             if !kept.is_empty() {
-                eprintln!(
-                    "--- stderr of {} ---\n{}",
-                    self.name,
-                    String::from_utf8_lossy(&kept)
-                );
+                eprintln!("--- stderr of {} ---\n{}", self.name, String::from_utf8_lossy(&kept));
             }
         }
     }
