@@ -269,5 +269,6 @@ macro_rules! echo_server_tests {
 echo_server_tests! {
     ex01_raw_epoll => "01_raw_epoll_echo",
     ex02_mio => "02_mio_echo",
+    ex03_reactor => "03_reactor_echo",
     ex04_threads => "04_threads_echo",
 }
