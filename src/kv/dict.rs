@@ -88,6 +88,11 @@ pub(crate) struct Inline {
 }
 
 impl Inline {
+    pub(crate) const EMPTY: Inline = Inline {
+        len: 0,
+        buf: [0; INLINE_BYTES],
+    };
+
     /// `None` when `bytes` is too long to inline.
     pub(crate) fn new(bytes: &[u8]) -> Option<Self> {
         if bytes.len() > INLINE_BYTES {
