@@ -267,7 +267,7 @@ impl Db {
     }
 
     /// A random live key (`RANDOMKEY`). Expired keys picked on the way are deleted. After
-    /// [`RANDOM_KEY_TRIES`] expired picks in a row it falls back to a linear search, so a
+    /// 100 expired picks in a row it falls back to a linear search, so a
     /// keyspace that is mostly expired costs O(n) once rather than an unbounded loop.
     pub fn random_key(&mut self, now_ms: u64) -> Option<Key> {
         for _ in 0..RANDOM_KEY_TRIES {

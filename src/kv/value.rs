@@ -52,7 +52,11 @@ pub const SET_MAX_INTSET_ENTRIES: usize = 512;
 #[derive(Debug)]
 pub enum Value {
     Str(Str),
-    /// Boxed so the enum stays 24 bytes (a `VecDeque` is 32).
+    /// Boxed so the enum stays 24 bytes (a `VecDeque` is 32). Each element is a `Bytes` (32 B
+    /// plus its buffer) so `LRANGE`/`LPOP` replies share rather than copy; Redis's quicklist
+    /// packs small elements into listpacks and is far denser. As with [`Str`], push copies of
+    /// small elements (`Bytes::copy_from_slice`), not slices of the socket read buffer, or each
+    /// element keeps the whole read buffer alive.
     List(Box<VecDeque<Bytes>>),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
