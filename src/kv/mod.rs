@@ -6,3 +6,4 @@
 //! rules, and [`glob`] its `KEYS`/`SCAN MATCH`/`PSUBSCRIBE` pattern matcher. Nothing in here knows about sockets.
 pub mod glob;
 pub mod num;
+pub mod resp;
