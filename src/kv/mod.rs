@@ -1,6 +1,19 @@
-//! The Redis-compatible key-value store: the in-memory data layer (keyspace, expiry, value types).
+//! The Redis-compatible key-value server: everything above the reactor.
+//!
+//! ```text
+//!  input bytes --resp::Decoder--> argv (slices of the input buffer)
+//!     --exec::Engine::execute--> cmd::Table (dispatch, arity, auth) --> handler (strings.rs, keys.rs, ...)
+//!     --> db::Db (dict.rs + expiry, value.rs, zset.rs) --> reply::Reply (resp::encode) --> output buffer
+//! ```
+//!
+//! [`server`] plugs the engine into the reactor as a [`crate::reactor::Protocol`]. [`num`] holds Redis's exact
+//! number parsing and printing rules, [`glob`] its `KEYS`/`SCAN MATCH`/`PSUBSCRIBE` pattern matcher, and
+//! [`clock`] the injectable time source that keeps expiry testable without sleeping.
 pub mod clock;
 pub mod db;
 pub mod dict;
+pub mod glob;
+pub mod num;
+pub mod resp;
 pub mod value;
 pub mod zset;
