@@ -10,10 +10,18 @@
 //! number parsing and printing rules, [`glob`] its `KEYS`/`SCAN MATCH`/`PSUBSCRIBE` pattern matcher, and
 //! [`clock`] the injectable time source that keeps expiry testable without sleeping.
 pub mod clock;
+pub mod cmd;
+pub mod connection;
 pub mod db;
 pub mod dict;
+pub mod error;
+pub mod exec;
 pub mod glob;
+pub mod keys;
 pub mod num;
+pub mod reply;
 pub mod resp;
+pub mod server_cmds;
+pub mod strings;
 pub mod value;
 pub mod zset;

@@ -1,0 +1,4 @@
+//! keys commands.
+use super::cmd::Command;
+
+pub static COMMANDS: &[Command] = &[];

@@ -1,0 +1,4 @@
+//! server_cmds commands.
+use super::cmd::Command;
+
+pub static COMMANDS: &[Command] = &[];

@@ -1,0 +1,4 @@
+//! strings commands.
+use super::cmd::Command;
+
+pub static COMMANDS: &[Command] = &[];
