@@ -118,14 +118,14 @@ impl Code {
         }
     }
 
-    /// Whether the *same* call may be retried automatically, with backoff, without knowing whether it is
-    /// idempotent.
+    /// Whether the code means "transient: try the same call again, with backoff".
     ///
-    /// Only `UNAVAILABLE` qualifies: the framework emits it only when the server did not start the call (draining,
-    /// stream refused, connection lost before the CALL was accepted) or the service is transiently down. Others are
-    /// retryable only with knowledge the framework lacks, so they answer `false` here: `ABORTED` means "retry the
-    /// whole read-modify-write", `RESOURCE_EXHAUSTED` may be a quota that refills or a message that will never
-    /// fit, `DEADLINE_EXCEEDED` may already have taken effect. gRPC's retry policy is likewise opt-in per code.
+    /// Only `UNAVAILABLE` qualifies. When the framework emits it for a refused call (server draining, too many
+    /// streams) the server guarantees it did not start the call, so any method may be retried; when it reports a
+    /// connection lost mid-call, the call may have run, so only idempotent methods should be (gRPC gives the same
+    /// advice). Other codes are retryable only with knowledge the framework lacks, so they answer `false`:
+    /// `ABORTED` means "redo the whole read-modify-write", `RESOURCE_EXHAUSTED` may be a quota that refills or a
+    /// message that will never fit, `DEADLINE_EXCEEDED` may already have taken effect.
     pub fn is_retryable(self) -> bool {
         matches!(self, Code::Unavailable)
     }
