@@ -689,7 +689,8 @@ fn check_u16_len(field: &'static str, len: usize) -> Result<(), EncodeError> {
 }
 
 /// Checks everything that could make `encode` write something the decoder rejects, before writing anything.
-fn validate_for_encode(frame: &Frame) -> Result<(), EncodeError> {
+/// Returns the payload length.
+fn validate_for_encode(frame: &Frame) -> Result<u32, EncodeError> {
     let frame_type = frame.frame_type();
     let stream_id = frame.stream_id();
     if !stream_id_ok(frame_type, stream_id) {
@@ -722,10 +723,9 @@ fn validate_for_encode(frame: &Frame) -> Result<(), EncodeError> {
         }
         _ => {}
     }
-    if u32::try_from(frame.payload_len()).is_err() {
-        return Err(EncodeError::FieldTooLong { field: "payload", len: frame.payload_len() });
-    }
-    Ok(())
+    // Computed once here and handed back, so `encode` does not walk the metadata twice.
+    let payload_len = frame.payload_len();
+    u32::try_from(payload_len).map_err(|_| EncodeError::FieldTooLong { field: "payload", len: payload_len })
 }
 
 /// Appends one frame to `dst`.
@@ -734,11 +734,9 @@ fn validate_for_encode(frame: &Frame) -> Result<(), EncodeError> {
 /// [`Frame::encoded_len`] against the peer's `max_frame_payload` / `max_metadata_size`, and splits messages with
 /// [`encode_message`].
 pub fn encode(frame: &Frame, dst: &mut BytesMut) -> Result<(), EncodeError> {
-    validate_for_encode(frame)?;
-    let payload_len = frame.payload_len();
-    dst.reserve(HEADER_LEN + payload_len);
-    // Checked in `validate_for_encode`.
-    dst.put_u32(payload_len as u32);
+    let payload_len = validate_for_encode(frame)?;
+    dst.reserve(HEADER_LEN + payload_len as usize);
+    dst.put_u32(payload_len);
     dst.put_u32(frame.stream_id());
     dst.put_u8(frame.frame_type() as u8);
     dst.put_u8(frame.flags());
