@@ -3,3 +3,4 @@ pub mod echo;
 pub mod kv;
 pub mod net;
 pub mod reactor;
+pub mod rpc;
