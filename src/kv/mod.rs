@@ -21,6 +21,7 @@ pub mod keys;
 pub mod num;
 pub mod reply;
 pub mod resp;
+pub mod server;
 pub mod server_cmds;
 pub mod strings;
 pub mod value;

@@ -51,9 +51,10 @@ impl<'a> Reply<'a> {
         self.enc().simple(s.as_bytes());
     }
 
-    /// An error reply. Newlines in the text would break the protocol, so they become spaces, as in Redis.
+    /// An error reply; its text carries its own prefix (`ERR`, `WRONGTYPE`, ...). The encoder turns newlines into
+    /// spaces, as Redis does, so the reply stays one line.
     pub fn error(&mut self, e: &CmdError) {
-        let text = e.to_string().replace(['\r', '\n'], " ");
+        let text = format!("-{e}");
         self.enc().error(text.as_bytes());
     }
 

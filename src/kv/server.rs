@@ -1,0 +1,178 @@
+//! The KV server on the reactor: a [`Protocol`] that feeds each connection's bytes to its RESP decoder and every
+//! complete command to the [`Engine`].
+//!
+//! ```text
+//!  reactor --data(input)--> Decoder::decode --> argv --> Engine::execute --> conn.out
+//!                                                     \-> effects --> other connections (Pub/Sub, CLIENT KILL)
+//!  reactor --timer(Cron)--> active expiry, incremental rehash, stats   (Redis's serverCron, hz 10)
+//! ```
+//!
+//! Pipelining falls out of the loop: every complete command in the input buffer runs before the reactor flushes,
+//! so a pipeline of N commands costs one read and one `writev`. Backpressure is respected between commands: once
+//! a client's pending output passes the reactor's high watermark, its remaining commands wait in the input buffer
+//! until the output drains (Redis keeps executing and lets the output grow; this is what keeps a slow reader that
+//! pipelines `GET`s of a large value from growing the server without bound).
+
+use std::time::Duration;
+
+use bytes::{Buf, BytesMut};
+use smallvec::SmallVec;
+
+use super::exec::{Effect, Engine};
+use super::resp::Limits;
+use crate::reactor::{CloseReason, ConnId, Core, ListenerId, Protocol};
+
+/// How often the cron runs (Redis's default `hz 10`).
+pub const CRON_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Time the cron may spend on active expiry per run: 25% of a cron period, Redis's `ACTIVE_EXPIRE_CYCLE_SLOW_TIME_PERC`.
+const EXPIRE_ROUNDS_PER_CRON: usize = 16;
+
+/// Buckets of incremental rehashing per database per cron run (Redis spends 1 ms; this is the same order).
+const REHASH_STEPS_PER_CRON: usize = 100;
+
+/// Timers of the KV server.
+#[derive(Debug, Clone, Copy)]
+pub enum KvTimer {
+    Cron,
+}
+
+/// The Redis-compatible server as a reactor protocol.
+pub struct KvServer {
+    pub engine: Engine,
+    pub limits: Limits,
+}
+
+impl KvServer {
+    pub fn new(engine: Engine) -> Self {
+        KvServer { engine, limits: Limits::default() }
+    }
+
+    /// Carries out what commands asked to be done to other connections.
+    fn apply_effects(&mut self, cx: &mut Core<Self>) {
+        for effect in std::mem::take(&mut self.engine.effects) {
+            match effect {
+                Effect::Send { client, bytes } => {
+                    let Some(c) = self.engine.clients.get(client) else { continue };
+                    if let Some(conn) = cx.conn_mut(ConnId(c.io)) {
+                        conn.out.push(bytes);
+                    }
+                }
+                Effect::Kill { client } => {
+                    let Some(c) = self.engine.clients.get(client) else { continue };
+                    cx.close_after_flush(ConnId(c.io));
+                }
+                Effect::Shutdown => cx.stop(self),
+            }
+        }
+    }
+
+    fn cron(&mut self, cx: &mut Core<Self>) {
+        let now_ms = self.engine.clock.now_ms();
+        for db in self.engine.dbs.iter_mut() {
+            if db.expires_len() > 0 {
+                db.active_expire_cycle(now_ms, EXPIRE_ROUNDS_PER_CRON);
+            }
+            db.rehash_steps(REHASH_STEPS_PER_CRON);
+        }
+        self.engine.reap_expired();
+        let stats = cx.stats();
+        self.engine.stats.net_input_bytes = stats.bytes_read;
+        self.engine.stats.net_output_bytes = stats.bytes_written;
+        self.apply_effects(cx);
+        cx.set_timer(cx.now() + CRON_INTERVAL, KvTimer::Cron);
+    }
+}
+
+impl Protocol for KvServer {
+    type Session = usize;
+    type Timer = KvTimer;
+    type Message = ();
+
+    fn started(&mut self, cx: &mut Core<Self>) {
+        cx.set_timer(cx.now() + CRON_INTERVAL, KvTimer::Cron);
+    }
+
+    fn accept(&mut self, _listener: ListenerId) -> usize {
+        self.engine.add_client(usize::MAX)
+    }
+
+    fn opened(&mut self, cx: &mut Core<Self>, id: ConnId) {
+        let Some(conn) = cx.conn(id) else { return };
+        let key = conn.session;
+        let addr = conn.peer().to_string();
+        let laddr = conn.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let client = &mut self.engine.clients[key];
+        client.io = id.0;
+        client.addr = addr;
+        client.laddr = laddr;
+        if self.engine.clients.len() > self.engine.settings.maxclients {
+            // Redis accepts, replies, and closes: the client learns why instead of seeing a bare reset.
+            self.engine.stats.rejected_connections += 1;
+            if let Some(conn) = cx.conn_mut(id) {
+                conn.out.extend_from_slice(b"-ERR max number of clients reached\r\n");
+            }
+            cx.close_after_flush(id);
+        }
+    }
+
+    fn data(&mut self, cx: &mut Core<Self>, id: ConnId, input: &mut BytesMut) {
+        let Some(key) = cx.conn(id).map(|c| c.session) else { return };
+        let high_watermark = cx.config().high_watermark_bytes;
+        // The decoder is borrowed out of the client so its argument slices can live while the engine runs.
+        let mut decoder = std::mem::take(&mut self.engine.clients[key].decoder);
+        loop {
+            let Some(conn) = cx.conn_mut(id) else { break };
+            if conn.is_closing() || conn.out.len() >= high_watermark {
+                break;
+            }
+            let authenticated = self.engine.clients[key].authenticated;
+            match decoder.decode(input, &self.limits, authenticated) {
+                Ok(Some(n)) => {
+                    {
+                        let argv: SmallVec<[&[u8]; 8]> = decoder.args(input).iter().collect();
+                        self.engine.execute(key, &argv, &mut conn.out);
+                    }
+                    input.advance(n);
+                    if !self.engine.effects.is_empty() {
+                        self.apply_effects(cx);
+                    }
+                    if self.engine.clients.get(key).is_some_and(|c| c.close_after_reply) {
+                        cx.close_after_flush(id);
+                        break;
+                    }
+                }
+                Ok(None) => {
+                    if let Some(want) = decoder.wanted() {
+                        // A large bulk is on its way: grow the buffer once rather than by doubling.
+                        input.reserve(want);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // A protocol error is the client's fault: tell it why (unless Redis would not), then close
+                    // only this connection.
+                    if e.replies() {
+                        conn.out.extend_from_slice(&e.message());
+                    }
+                    tracing::debug!(conn = id.0, error = %e, "protocol error");
+                    cx.close_after_flush(id);
+                    break;
+                }
+            }
+        }
+        if let Some(client) = self.engine.clients.get_mut(key) {
+            client.decoder = decoder;
+        }
+    }
+
+    fn timer(&mut self, cx: &mut Core<Self>, timer: KvTimer) {
+        match timer {
+            KvTimer::Cron => self.cron(cx),
+        }
+    }
+
+    fn closed(&mut self, _cx: &mut Core<Self>, _id: ConnId, key: usize, _reason: CloseReason) {
+        self.engine.remove_client(key);
+    }
+}
