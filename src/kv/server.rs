@@ -121,8 +121,7 @@ impl Protocol for KvServer {
         let high_watermark = cx.config().high_watermark_bytes;
         // The decoder is borrowed out of the client so its argument slices can live while the engine runs.
         let mut decoder = std::mem::take(&mut self.engine.clients[key].decoder);
-        loop {
-            let Some(conn) = cx.conn_mut(id) else { break };
+        while let Some(conn) = cx.conn_mut(id) {
             if conn.is_closing() || conn.out.len() >= high_watermark {
                 break;
             }
