@@ -265,7 +265,7 @@ impl Entry {
     }
 }
 
-/// `lookupConfig`: case-insensitive, by primary name or alias. A linear scan over ~190 rows: CONFIG
+/// `lookupConfig`: case-insensitive, by primary name or alias. A linear scan over 158 rows: CONFIG
 /// commands are rare and this keeps the table the only index.
 fn lookup(name: &[u8]) -> Option<Entry> {
     TABLE.iter().enumerate().find_map(|(row, p)| {
