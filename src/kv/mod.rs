@@ -11,6 +11,7 @@
 //! [`clock`] the injectable time source that keeps expiry testable without sleeping.
 pub mod clock;
 pub mod cmd;
+pub mod config;
 pub mod connection;
 pub mod db;
 pub mod dict;
