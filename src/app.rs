@@ -9,59 +9,83 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
 
 use crate::kv::clock::{Clock, SystemClock};
-use crate::kv::exec::{Engine, Settings};
+use crate::kv::config::Config;
+use crate::kv::exec::Engine;
 use crate::kv::server::KvServer;
 use crate::net::{bind_tcp, bind_unix, TcpOptions};
-use crate::reactor::{Config, Handle, Reactor};
+use crate::reactor::{Config as ReactorConfig, Handle, Reactor};
 
-/// Everything needed to start a server.
+/// Everything needed to start a server: the Redis configuration (from defaults, a config file, `PLEXUS_*`
+/// variables and flags, in that order of precedence) plus process-level choices.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
-    pub bind: Vec<IpAddr>,
-    /// 0 picks a free port (tests); Redis would not listen on TCP at all.
-    pub port: u16,
-    pub unixsocket: Option<PathBuf>,
-    pub settings: Settings,
-    /// Idle seconds before a client is closed; 0 = never.
-    pub timeout_secs: u64,
+    pub config: Config,
     pub handle_signals: bool,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions {
-            bind: vec![IpAddr::from([127, 0, 0, 1])],
-            port: 6379,
-            unixsocket: None,
-            settings: Settings::default(),
-            timeout_secs: 0,
-            handle_signals: false,
-        }
+        ServerOptions { config: Config::new(), handle_signals: false }
     }
 }
 
-/// Builds the reactor with its listeners; returns it with the bound TCP addresses.
+impl ServerOptions {
+    /// Sets one configuration parameter as a flag would; panics on an invalid value (for tests).
+    pub fn with(mut self, name: &str, value: &str) -> Self {
+        if let Err(e) = self.config.set_from_cli(name, value) {
+            panic!("invalid test option {name}={value}: {e}");
+        }
+        self
+    }
+}
+
+/// Builds the reactor with its listeners; returns it with the bound TCP addresses. As in Redis, port 0 means no
+/// TCP listener; [`Server::start`] instead asks the kernel for a free port.
 pub fn build(opts: &ServerOptions, clock: Arc<dyn Clock>) -> io::Result<(Reactor<KvServer>, Vec<SocketAddr>)> {
-    let engine = Engine::new(opts.settings.clone(), clock);
-    let config = Config {
+    build_on(opts, clock, None)
+}
+
+fn build_on(
+    opts: &ServerOptions,
+    clock: Arc<dyn Clock>,
+    ephemeral: Option<IpAddr>,
+) -> io::Result<(Reactor<KvServer>, Vec<SocketAddr>)> {
+    let cfg = &opts.config;
+    let config = ReactorConfig {
         handle_signals: opts.handle_signals,
-        idle_timeout: (opts.timeout_secs > 0).then(|| Duration::from_secs(opts.timeout_secs)),
-        ..Config::default()
+        idle_timeout: cfg.idle_timeout(),
+        ..ReactorConfig::default()
     };
+    let engine = Engine::new(cfg.clone(), clock);
     let mut reactor = Reactor::new(KvServer::new(engine), config)?;
+    let tcp = TcpOptions { backlog: cfg.tcp_backlog() as i32, ..TcpOptions::default() };
     let mut addrs = Vec::new();
-    for ip in &opts.bind {
-        let lid = reactor.listen(bind_tcp(SocketAddr::new(*ip, opts.port), &TcpOptions::default())?)?;
+    let binds: Vec<SocketAddr> = match ephemeral {
+        Some(ip) => vec![SocketAddr::new(ip, 0)],
+        None if cfg.port() == 0 => Vec::new(),
+        None => {
+            cfg.bind()
+                .iter()
+                .map(|b| {
+                    // Redis's `-::1` means "this address if available"; plexus treats it as required minus the dash.
+                    let ip: IpAddr = b.trim_start_matches('-').parse().map_err(|_| {
+                        io::Error::new(io::ErrorKind::InvalidInput, format!("invalid bind address '{b}'"))
+                    })?;
+                    Ok(SocketAddr::new(ip, cfg.port()))
+                })
+                .collect::<io::Result<_>>()?
+        }
+    };
+    for addr in binds {
+        let lid = reactor.listen(bind_tcp(addr, &tcp)?)?;
         addrs.extend(reactor.local_addr(lid));
     }
-    if let Some(path) = &opts.unixsocket {
-        reactor.listen(bind_unix(path)?)?;
+    if let Some(path) = cfg.unixsocket() {
+        reactor.listen(bind_unix(&path)?)?;
     }
     Ok((reactor, addrs))
 }
@@ -80,12 +104,10 @@ impl Server {
     }
 
     /// Starts a server with an injected clock (expiry tests).
-    pub fn start_with_clock(mut opts: ServerOptions, clock: Arc<dyn Clock>) -> io::Result<Server> {
-        opts.port = 0;
-        opts.bind = vec![IpAddr::from([127, 0, 0, 1])];
+    pub fn start_with_clock(opts: ServerOptions, clock: Arc<dyn Clock>) -> io::Result<Server> {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let thread = thread::spawn(move || {
-            let (mut reactor, addrs) = match build(&opts, clock) {
+            let (mut reactor, addrs) = match build_on(&opts, clock, Some(IpAddr::from([127, 0, 0, 1]))) {
                 Ok(r) => r,
                 Err(e) => {
                     let _ = tx.send(Err(e));

@@ -1,6 +1,5 @@
 //! The `plexus` binary: `plexus server` runs the Redis-compatible server on the reactor.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,7 +7,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use plexus::app::{build, ServerOptions};
 use plexus::kv::clock::SystemClock;
-use plexus::kv::exec::Settings;
+use plexus::kv::config::Config;
 
 #[derive(Parser)]
 #[command(name = "plexus", version, about = "An epoll reactor driving a Redis-compatible server and an RPC protocol")]
@@ -20,70 +19,98 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the Redis-compatible key-value server.
+    ///
+    /// Settings come from, in increasing precedence: Redis 7.0 defaults, the config file (redis.conf syntax),
+    /// PLEXUS_<NAME> environment variables for any parameter (e.g. PLEXUS_MAXMEMORY_POLICY), and these flags.
     Server(ServerArgs),
 }
 
 #[derive(clap::Args)]
 struct ServerArgs {
-    /// Address(es) to listen on.
-    #[arg(long, env = "PLEXUS_BIND", value_delimiter = ' ', default_value = "127.0.0.1")]
-    bind: Vec<IpAddr>,
-    /// TCP port.
-    #[arg(long, env = "PLEXUS_PORT", default_value_t = 6379)]
-    port: u16,
+    /// A configuration file in redis.conf syntax, as with `redis-server /path/to/redis.conf`.
+    config_file: Option<PathBuf>,
+    /// Address(es) to listen on, space-separated [default: 127.0.0.1].
+    #[arg(long)]
+    bind: Option<String>,
+    /// TCP port; 0 disables TCP [default: 6379].
+    #[arg(long)]
+    port: Option<String>,
     /// Also listen on this Unix-domain socket.
-    #[arg(long, env = "PLEXUS_UNIXSOCKET")]
-    unixsocket: Option<PathBuf>,
+    #[arg(long)]
+    unixsocket: Option<String>,
     /// Require clients to AUTH with this password.
-    #[arg(long, env = "PLEXUS_REQUIREPASS", hide_env_values = true)]
+    #[arg(long)]
     requirepass: Option<String>,
-    /// Maximum simultaneous clients.
-    #[arg(long, env = "PLEXUS_MAXCLIENTS", default_value_t = 10_000)]
-    maxclients: usize,
-    /// Number of databases.
-    #[arg(long, env = "PLEXUS_DATABASES", default_value_t = 16)]
-    databases: usize,
-    /// Close clients idle for this many seconds (0 = never).
-    #[arg(long, env = "PLEXUS_TIMEOUT", default_value_t = 0)]
-    timeout: u64,
-    /// Log level: debug, verbose, notice, warning (Redis's names) or a tracing filter.
-    #[arg(long, env = "PLEXUS_LOGLEVEL", default_value = "notice")]
-    loglevel: String,
+    /// Maximum simultaneous clients [default: 10000].
+    #[arg(long)]
+    maxclients: Option<String>,
+    /// Number of databases [default: 16].
+    #[arg(long)]
+    databases: Option<String>,
+    /// Close clients idle for this many seconds; 0 = never [default: 0].
+    #[arg(long)]
+    timeout: Option<String>,
+    /// debug, verbose, notice or warning [default: notice].
+    #[arg(long)]
+    loglevel: Option<String>,
 }
 
-fn init_logging(level: &str) {
-    let filter = match level {
-        "debug" => "debug",
-        "verbose" => "info",
-        "notice" => "info",
-        "warning" => "warn",
-        other => other,
+fn init_logging(config: &Config) {
+    let filter = match config.get_value(b"loglevel").as_deref() {
+        Some(b"debug") => "debug",
+        Some(b"warning") => "warn",
+        _ => "info",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("PLEXUS_LOG").unwrap_or_else(|_| filter.into()))
         .with_writer(std::io::stderr)
         .init();
 }
 
-fn server(args: ServerArgs) -> std::io::Result<()> {
-    init_logging(&args.loglevel);
-    let opts = ServerOptions {
-        bind: args.bind,
-        port: args.port,
-        unixsocket: args.unixsocket,
-        settings: Settings {
-            requirepass: args.requirepass.filter(|p| !p.is_empty()).map(String::into_bytes),
-            databases: args.databases,
-            maxclients: args.maxclients,
-        },
-        timeout_secs: args.timeout,
-        handle_signals: true,
-    };
-    let (mut reactor, addrs) = build(&opts, Arc::new(SystemClock))?;
+/// Defaults, then the file, then `PLEXUS_*` variables, then flags.
+fn load_config(args: &ServerArgs) -> Result<Config, String> {
+    let mut config = Config::new();
+    if let Some(path) = &args.config_file {
+        config.load_file(path).map_err(|e| e.to_string())?;
+    }
+    let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("PLEXUS_")).collect();
+    env.sort();
+    for (var, value) in env {
+        if var == "PLEXUS_LOG" || var.starts_with("PLEXUS_REQUIRE") || var == "PLEXUS_PYTHON" {
+            continue; // the binary's own variables, not Redis parameters
+        }
+        let Some(name) = Config::name_for_env_var(&var) else {
+            return Err(format!("unknown configuration variable {var}"));
+        };
+        config.set_from_cli(name, &value).map_err(|e| format!("{var}: {e}"))?;
+    }
+    let flags = [
+        ("bind", &args.bind),
+        ("port", &args.port),
+        ("unixsocket", &args.unixsocket),
+        ("requirepass", &args.requirepass),
+        ("maxclients", &args.maxclients),
+        ("databases", &args.databases),
+        ("timeout", &args.timeout),
+        ("loglevel", &args.loglevel),
+    ];
+    for (name, value) in flags {
+        if let Some(value) = value {
+            config.set_from_cli(name, value).map_err(|e| format!("--{name}: {e}"))?;
+        }
+    }
+    Ok(config)
+}
+
+fn server(args: ServerArgs) -> Result<(), String> {
+    let config = load_config(&args)?;
+    init_logging(&config);
+    let opts = ServerOptions { config, handle_signals: true };
+    let (mut reactor, addrs) = build(&opts, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     for addr in &addrs {
         tracing::info!(%addr, "ready to accept connections");
     }
-    reactor.run()?;
+    reactor.run().map_err(|e| e.to_string())?;
     tracing::info!("bye");
     Ok(())
 }

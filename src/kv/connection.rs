@@ -154,7 +154,7 @@ fn check_password(cx: &mut Ctx<'_>, user: &[u8], pass: &[u8]) -> bool {
     if user != b"default" {
         return false;
     }
-    match &cx.engine.settings.requirepass {
+    match cx.engine.config.requirepass() {
         // With no password the default user is `nopass`: any password is accepted, as in Redis.
         None => true,
         Some(expected) => constant_time_eq(expected, pass),
@@ -172,7 +172,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn auth(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let (user, pass) = match argv.len() {
         2 => {
-            if cx.engine.settings.requirepass.is_none() {
+            if cx.engine.config.requirepass().is_none() {
                 return Err(err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
             }
             (&b"default"[..], argv[1])

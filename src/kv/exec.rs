@@ -20,6 +20,7 @@ use slab::Slab;
 
 use super::clock::Clock;
 use super::cmd::{self, flag, Command};
+use super::config::Config;
 use super::db::Db;
 use super::error::{CmdError, CmdResult};
 use super::reply::{Reply, Resp};
@@ -103,25 +104,14 @@ pub struct EngineStats {
     pub net_output_bytes: u64,
 }
 
-/// Settings the engine reads on every command; the full configuration lives in `config.rs`.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub requirepass: Option<Vec<u8>>,
-    pub databases: usize,
-    pub maxclients: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings { requirepass: None, databases: 16, maxclients: 10_000 }
-    }
-}
-
 /// The whole server state.
 pub struct Engine {
     pub dbs: Vec<Db>,
     pub clients: Slab<Client>,
-    pub settings: Settings,
+    /// Every Redis configuration parameter (`CONFIG GET`/`SET`), typed accessors included.
+    pub config: Config,
+    /// Parameters changed by `CONFIG SET` that the I/O layer has not applied yet (idle timeout, limits).
+    pub config_changed: Vec<&'static str>,
     pub clock: Arc<dyn Clock>,
     pub stats: EngineStats,
     /// Work for the I/O layer, drained after every command.
@@ -187,12 +177,13 @@ impl Ctx<'_> {
 }
 
 impl Engine {
-    pub fn new(settings: Settings, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(config: Config, clock: Arc<dyn Clock>) -> Self {
         let started_ms = clock.now_ms();
         Engine {
-            dbs: (0..settings.databases).map(|_| Db::new()).collect(),
+            dbs: (0..config.databases()).map(|_| Db::new()).collect(),
             clients: Slab::new(),
-            settings,
+            config,
+            config_changed: Vec::new(),
             clock,
             stats: EngineStats::default(),
             effects: Vec::new(),
@@ -207,7 +198,7 @@ impl Engine {
         self.next_client_id += 1;
         let now = self.clock.now_ms();
         let mut client = Client::new(id, io, now);
-        client.authenticated = self.settings.requirepass.is_none();
+        client.authenticated = self.config.requirepass().is_none();
         self.stats.connections_received += 1;
         self.clients.insert(client)
     }

@@ -45,7 +45,30 @@ pub struct KvServer {
 
 impl KvServer {
     pub fn new(engine: Engine) -> Self {
-        KvServer { engine, limits: Limits::default() }
+        let mut server = KvServer { engine, limits: Limits::default() };
+        server.limits = server.decoder_limits();
+        server
+    }
+
+    /// Decoder limits from `proto-max-bulk-len` and `client-query-buffer-limit`.
+    fn decoder_limits(&self) -> Limits {
+        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        Limits {
+            max_bulk_len: clamp(self.engine.config.proto_max_bulk_len()),
+            max_query_buffer: clamp(self.engine.config.client_query_buffer_limit()),
+            ..Limits::default()
+        }
+    }
+
+    /// Applies `CONFIG SET` changes that live outside the engine: decoder limits, the idle timeout.
+    fn apply_config(&mut self, cx: &mut Core<Self>) {
+        for name in std::mem::take(&mut self.engine.config_changed) {
+            match name {
+                "proto-max-bulk-len" | "client-query-buffer-limit" => self.limits = self.decoder_limits(),
+                "timeout" => cx.set_idle_timeout(self.engine.config.idle_timeout()),
+                _ => {}
+            }
+        }
     }
 
     /// Carries out what commands asked to be done to other connections.
@@ -106,7 +129,7 @@ impl Protocol for KvServer {
         client.io = id.0;
         client.addr = addr;
         client.laddr = laddr;
-        if self.engine.clients.len() > self.engine.settings.maxclients {
+        if self.engine.clients.len() > self.engine.config.maxclients() as usize {
             // Redis accepts, replies, and closes: the client learns why instead of seeing a bare reset.
             self.engine.stats.rejected_connections += 1;
             if let Some(conn) = cx.conn_mut(id) {
@@ -135,6 +158,9 @@ impl Protocol for KvServer {
                     input.advance(n);
                     if !self.engine.effects.is_empty() {
                         self.apply_effects(cx);
+                    }
+                    if !self.engine.config_changed.is_empty() {
+                        self.apply_config(cx);
                     }
                     if self.engine.clients.get(key).is_some_and(|c| c.close_after_reply) {
                         cx.close_after_flush(id);
