@@ -21,16 +21,10 @@ use crate::reactor::{Config as ReactorConfig, Handle, Reactor};
 
 /// Everything needed to start a server: the Redis configuration (from defaults, a config file, `PLEXUS_*`
 /// variables and flags, in that order of precedence) plus process-level choices.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ServerOptions {
     pub config: Config,
     pub handle_signals: bool,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        ServerOptions { config: Config::new(), handle_signals: false }
-    }
 }
 
 impl ServerOptions {
