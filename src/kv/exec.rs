@@ -102,6 +102,8 @@ pub struct EngineStats {
     /// Bytes in and out, reported by the I/O layer.
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
+    /// Error replies sent (`total_error_replies`).
+    pub error_replies: u64,
 }
 
 /// The whole server state.
@@ -117,6 +119,10 @@ pub struct Engine {
     /// Work for the I/O layer, drained after every command.
     pub effects: Vec<Effect>,
     pub started_ms: u64,
+    /// 40 hex characters identifying this server run (`INFO` `run_id`).
+    pub run_id: String,
+    /// Clients in `MONITOR` mode, fed every command other clients run.
+    pub monitors: Vec<usize>,
     next_client_id: u64,
 }
 
@@ -188,6 +194,8 @@ impl Engine {
             stats: EngineStats::default(),
             effects: Vec::new(),
             started_ms,
+            run_id: (0..5).map(|_| format!("{:08x}", super::dict::random_u64() as u32)).collect(),
+            monitors: Vec::new(),
             next_client_id: 1,
         }
     }
@@ -207,6 +215,59 @@ impl Engine {
     pub fn remove_client(&mut self, key: usize) {
         if self.clients.contains(key) {
             self.clients.remove(key);
+        }
+        self.monitors.retain(|&m| m != key);
+    }
+
+    /// Empties one database, or all of them (`FLUSHDB`, `FLUSHALL`).
+    pub fn flush(&mut self, db: Option<usize>) {
+        let range = match db {
+            Some(db) => db..db + 1,
+            None => 0..self.dbs.len(),
+        };
+        for i in range {
+            self.stats.dirty += self.dbs[i].len() as u64;
+            self.dbs[i].clear();
+        }
+    }
+
+    /// Sends a `MONITOR` line for a command to every monitoring client: `+<time> [<db> <addr>] "arg" ...`.
+    fn feed_monitors(&mut self, client: usize, db: usize, argv: &[&[u8]], now_ms: u64) {
+        use std::fmt::Write;
+        let c = &self.clients[client];
+        let mut line = format!("+{}.{:06} [{} {}]", now_ms / 1000, (now_ms % 1000) * 1000, db, c.addr);
+        // Passwords never reach a log or a monitor.
+        let redact = argv[0].eq_ignore_ascii_case(b"auth") || argv[0].eq_ignore_ascii_case(b"hello");
+        for (i, arg) in argv.iter().enumerate() {
+            line.push(' ');
+            if redact && i > 0 {
+                line.push_str("\"(redacted)\"");
+                continue;
+            }
+            line.push('"');
+            for &b in arg.iter() {
+                match b {
+                    b'\\' => line.push_str("\\\\"),
+                    b'"' => line.push_str("\\\""),
+                    b'\n' => line.push_str("\\n"),
+                    b'\r' => line.push_str("\\r"),
+                    b'\t' => line.push_str("\\t"),
+                    0x07 => line.push_str("\\a"),
+                    0x08 => line.push_str("\\b"),
+                    0x20..=0x7e => line.push(b as char),
+                    _ => {
+                        let _ = write!(line, "\\x{b:02x}");
+                    }
+                }
+            }
+            line.push('"');
+        }
+        line.push_str("\r\n");
+        let bytes = Bytes::from(line);
+        for &m in &self.monitors {
+            if m != client {
+                self.effects.push(Effect::Send { client: m, bytes: bytes.clone() });
+            }
         }
     }
 
@@ -237,6 +298,7 @@ impl Engine {
         let mut cx = Ctx { engine: self, client, db, now_ms, reply: Reply::new(out, resp) };
         if let Err(e) = dispatch(&mut cx, argv) {
             cx.reply.error(&e);
+            self.stats.error_replies += 1;
         }
         self.reap_expired();
     }
@@ -264,6 +326,9 @@ fn dispatch(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     cx.engine.stats.commands_processed += 1;
     cx.engine.clients[cx.client].last_cmd = target.name;
+    if !cx.engine.monitors.is_empty() && !target.has(flag::SKIP_MONITOR | flag::ADMIN) {
+        cx.engine.feed_monitors(cx.client, cx.db, argv, cx.now_ms);
+    }
     (target.run)(cx, argv)
 }
 
@@ -278,5 +343,15 @@ impl Engine {
     /// client can subscribe, so both are zero.
     pub fn subscription_counts(&self, _client: usize) -> (usize, usize) {
         (0, 0)
+    }
+
+    /// Channels with at least one subscriber (`INFO` `pubsub_channels`).
+    pub fn pubsub_channel_count(&self) -> usize {
+        0
+    }
+
+    /// Patterns with at least one subscriber (`INFO` `pubsub_patterns`).
+    pub fn pubsub_pattern_count(&self) -> usize {
+        0
     }
 }

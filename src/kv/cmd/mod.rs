@@ -270,7 +270,23 @@ pub fn acl_categories(cmd: &Command) -> Vec<&'static str> {
     if !cmd.has(flag::FAST) {
         cats.push("@slow");
     }
-    cats.extend(cmd.acl.split_whitespace());
+    let by_group = match cmd.group {
+        "connection" => Some("@connection"),
+        "string" => Some("@string"),
+        "generic" => Some("@keyspace"),
+        "list" => Some("@list"),
+        "hash" => Some("@hash"),
+        "set" => Some("@set"),
+        "sorted-set" => Some("@sortedset"),
+        "pubsub" => Some("@pubsub"),
+        "transactions" => Some("@transaction"),
+        _ => None,
+    };
+    for cat in by_group.into_iter().chain(cmd.acl.split_whitespace()) {
+        if !cats.contains(&cat) {
+            cats.push(cat);
+        }
+    }
     cats
 }
 
