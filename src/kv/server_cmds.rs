@@ -478,7 +478,7 @@ fn info_section(cx: &Ctx<'_>, section: &str, out: &mut String) {
         "keyspace" => {
             out.push_str("# Keyspace\r\n");
             for (i, db) in e.dbs.iter().enumerate() {
-                if db.len() > 0 {
+                if !db.is_empty() {
                     let _ = write!(out, "db{i}:keys={},expires={},avg_ttl=0\r\n", db.len(), db.expires_len());
                 }
             }
