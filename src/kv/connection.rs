@@ -506,7 +506,7 @@ fn client_help(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
 pub fn help(cx: &mut Ctx<'_>, container: &str, subs: &[Command]) {
     let mut lines = vec![format!("{container} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:")];
     for sub in subs {
-        lines.push(format!("{} {}", sub.leaf_name().to_ascii_uppercase(), sub.syntax));
+        lines.push(format!("{} {}", sub.leaf_name().to_ascii_uppercase(), super::cmd::syntax::display(sub.syntax)));
         lines.push(format!("    {}", sub.summary));
     }
     cx.reply.array(lines.len());

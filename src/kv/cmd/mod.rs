@@ -290,9 +290,62 @@ pub fn acl_categories(cmd: &Command) -> Vec<&'static str> {
     cats
 }
 
+/// The compatibility table in `docs/commands.md`, generated from the command table. A test fails when the file
+/// is stale; `PLEXUS_BLESS=1 cargo test --lib commands_doc` rewrites it.
+pub fn commands_markdown() -> String {
+    use std::fmt::Write;
+    let table = Table::get();
+    let mut groups: Vec<&str> = table.all().iter().map(|c| c.group).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    let count: usize = table.all().iter().map(|c| c.subcommands.len().max(1)).sum();
+    let mut md = String::new();
+    let _ = write!(
+        md,
+        "# Command compatibility\n\n\
+         Generated from the command table (`src/kv/cmd/`) by `PLEXUS_BLESS=1 cargo test --lib commands_doc`; a test \
+         fails when this file is stale. Every command listed here is implemented with Redis 7.0's replies and \
+         error texts; the syntax column is also what `COMMAND DOCS` sends to `redis-cli` for its hints.\n\n\
+         {count} commands and subcommands.\n"
+    );
+    for group in groups {
+        let _ =
+            write!(md, "\n## {group}\n\n| Command | Arguments | Since | Complexity | Flags |\n|---|---|---|---|---|\n");
+        for cmd in table.all().iter().filter(|c| c.group == group) {
+            let rows: Vec<&Command> =
+                if cmd.subcommands.is_empty() { vec![*cmd] } else { cmd.subcommands.iter().collect() };
+            for c in rows {
+                let flags: Vec<&str> = flag::NAMES.iter().filter(|(f, _)| c.has(*f)).map(|(_, n)| *n).collect();
+                let name = c.name.replace('|', " ").to_ascii_uppercase();
+                let syntax = syntax::display(c.syntax).replace('|', "\\|");
+                let syntax = if syntax.is_empty() { String::new() } else { format!("`{syntax}`") };
+                let _ = writeln!(
+                    md,
+                    "| {name} | {syntax} | {} | {} | {} |",
+                    c.since,
+                    c.complexity.replace('|', "\\|"),
+                    flags.join(", ")
+                );
+            }
+        }
+    }
+    md
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_doc_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/commands.md");
+        let fresh = commands_markdown();
+        if std::env::var_os("PLEXUS_BLESS").is_some() {
+            std::fs::write(path, &fresh).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(on_disk == fresh, "docs/commands.md is stale: run `PLEXUS_BLESS=1 cargo test --lib commands_doc`");
+    }
 
     #[test]
     fn every_command_has_a_valid_syntax_and_unique_name() {

@@ -238,6 +238,15 @@ fn as_one(mut seq: Vec<Arg>) -> Result<Arg, SyntaxError> {
     }
 }
 
+/// The syntax as people read it: the `:type` annotations removed (`EX seconds:integer` -> `EX seconds`).
+pub fn display(s: &str) -> String {
+    let mut out = s.to_string();
+    for ty in [":string", ":integer", ":double", ":key", ":pattern", ":unix-time"] {
+        out = out.replace(ty, "");
+    }
+    out
+}
+
 /// Parses a syntax string into its arguments.
 pub fn parse(s: &str) -> Result<Vec<Arg>, SyntaxError> {
     let mut p = Parser { toks: lex(s), pos: 0 };
