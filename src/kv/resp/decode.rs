@@ -462,10 +462,11 @@ impl Decoder {
 }
 
 /// The fast path for the header shape well-behaved clients always send: `buf[start]` is `prefix`, then 1 to 18
-/// digits with no leading zero, then `\r` and one
-/// more byte. Returns the number and the offset just past the line. Anything else (a sign, a long or malformed
-/// number, a line not yet complete) returns `None` and takes the general path, which gives the same answer for
-/// these lines, so this only saves the separate search and parse passes.
+/// digits with no leading zero, then `\r` and one more byte. Returns the number and the offset just past the
+/// line. Anything else (a sign, a long or malformed number, a line not yet complete) returns `None` and takes the
+/// general path, which gives the same answer for these lines, so this only saves the separate search and parse
+/// passes. It reads at most 21 bytes, so trying it again on every call while a long or malformed header trickles
+/// in keeps decoding O(n).
 #[inline(always)]
 fn simple_header(buf: &[u8], start: usize, prefix: u8) -> Option<(u64, usize)> {
     /// 18 digits stay below 10^18, so the accumulator cannot overflow.
