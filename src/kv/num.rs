@@ -23,6 +23,9 @@ const MAX_I64_CHARS: usize = 20;
 /// that does not fit with its NUL terminator.
 const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
 
+/// Below this, a whole-number double prints as its integer under `%.17g` (see [`format_double`]).
+const INTEGER_FAST_PATH_LIMIT: f64 = 1e17;
+
 /// Significant digits of `%.17g`: 17 is enough for every `f64` to survive a print/parse round trip.
 const G_PRECISION: i32 = 17;
 
@@ -271,6 +274,13 @@ pub fn format_double(d: f64) -> DoubleText {
     }
     if d == 0.0 {
         out.extend(if d.is_sign_negative() { b"-0" } else { b"0" });
+        return out;
+    }
+    if d.fract() == 0.0 && d.abs() < INTEGER_FAST_PATH_LIMIT {
+        // Whole numbers below 10^17 have at most 17 digits, so %.17g prints them exactly, in plain form: the
+        // integer printer gives the same text several times faster (scores are often whole numbers).
+        let mut digits = itoa::Buffer::new();
+        out.extend(digits.format(d as i64).as_bytes());
         return out;
     }
     // Rust's exact formatter gives the correctly rounded 17 significant digits ("d.dddddddddddddddde<exp>"); all
@@ -522,16 +532,16 @@ mod tests {
     #[test]
     fn parse_long_double_caps_length_at_5k() {
         let mut long = b"1".to_vec();
-        long.extend(std::iter::repeat_n(b'0', 5118));
+        long.extend(std::iter::repeat(b'0').take(5118));
         assert_eq!(long.len(), 5119);
         assert!(parse_long_double(&long).is_none(), "1e5118 overflows f64");
         let mut long = b"0.".to_vec();
-        long.extend(std::iter::repeat_n(b'0', 5116));
+        long.extend(std::iter::repeat(b'0').take(5116));
         long.push(b'1');
         assert_eq!(long.len(), 5119);
         assert!(parse_long_double(&long).is_none(), "underflows to zero");
         let mut ok = b"1.".to_vec();
-        ok.extend(std::iter::repeat_n(b'0', 5117));
+        ok.extend(std::iter::repeat(b'0').take(5117));
         assert_eq!(parse_long_double(&ok), Some(1.0));
         ok.push(b'0');
         assert_eq!(ok.len(), 5120);
@@ -584,6 +594,25 @@ mod tests {
         for &(d, want) in cases {
             assert_eq!(g(d), want, "{d:e}");
         }
+    }
+
+    #[test]
+    fn format_double_whole_numbers() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1"),
+            (42.0, "42"),
+            (-7.0, "-7"),
+            (1e15, "1000000000000000"),
+            (9007199254740993.0, "9007199254740992"),
+            (99999999999999984.0, "99999999999999984"),
+            (-99999999999999984.0, "-99999999999999984"),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(g(v), want, "{v:e}");
+        }
+        assert_eq!(g(1e17), "1e+17");
+        assert_eq!(g(-1e17), "-1e+17");
+        assert_eq!(g(123456789012345680.0), "1.2345678901234568e+17");
     }
 
     #[test]

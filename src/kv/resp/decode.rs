@@ -170,6 +170,16 @@ enum State {
     BulkBody { len: usize },
 }
 
+/// What [`Decoder::take_body`] did.
+enum BodyStep {
+    /// The body is not all here yet.
+    Waiting,
+    /// Took the body; more arguments follow.
+    Next,
+    /// Took the last body; the command is `buf[..n]`.
+    Done(usize),
+}
+
 /// A resumable RESP request parser. One per connection; it allocates nothing until the first command, then
 /// reuses its argument table, so decoding a multibulk command allocates nothing.
 #[derive(Debug)]
@@ -269,25 +279,31 @@ impl Decoder {
                     return Ok(Some(consumed));
                 }
                 State::Count { scanned } => {
-                    let Some(cr) = self.find(buf, scanned, b'\r') else {
-                        if buf.len() > limits.max_inline {
-                            return Err(ProtocolError::TooBigMultibulkCount);
+                    let (parsed, consumed) = match simple_header(buf, 0, b'*') {
+                        Some((n, end)) => (i64::try_from(n).ok(), end),
+                        None => {
+                            let Some(cr) = self.find(buf, scanned, b'\r') else {
+                                if buf.len() > limits.max_inline {
+                                    return Err(ProtocolError::TooBigMultibulkCount);
+                                }
+                                self.state = State::Count { scanned: buf.len() };
+                                return Ok(None);
+                            };
+                            // The `\r` must not be the last byte: the `\n` has to be there too (it is skipped
+                            // unread).
+                            if cr + 2 > buf.len() {
+                                self.state = State::Count { scanned: cr };
+                                return Ok(None);
+                            }
+                            (crate::kv::num::parse_i64(&buf[1..cr]), cr + 2)
                         }
-                        self.state = State::Count { scanned: buf.len() };
-                        return Ok(None);
                     };
-                    // The `\r` must not be the last byte: the `\n` has to be there too (it is skipped unread).
-                    if cr + 2 > buf.len() {
-                        self.state = State::Count { scanned: cr };
-                        return Ok(None);
-                    }
-                    let count = crate::kv::num::parse_i64(&buf[1..cr])
+                    let count = parsed
                         .filter(|&n| n <= clamp_to_i64(limits.max_multibulk_len))
                         .ok_or(ProtocolError::InvalidMultibulkLength)?;
                     if count > UNAUTHENTICATED_MAX_ARGS && !authenticated {
                         return Err(ProtocolError::UnauthenticatedMultibulkLength);
                     }
-                    let consumed = cr + 2;
                     if count <= 0 {
                         self.state = State::Idle;
                         buf.advance(consumed);
@@ -301,48 +317,54 @@ impl Decoder {
                     self.spans.reserve(count.min(INITIAL_ARGS_RESERVE));
                     self.state = State::BulkHeader { scanned: consumed };
                 }
-                State::BulkHeader { scanned } => {
-                    let Some(cr) = self.find(buf, scanned, b'\r') else {
-                        if buf.len() - self.pos > limits.max_inline {
-                            return Err(ProtocolError::TooBigBulkCount);
+                // Headers and bodies alternate in this inner loop, so a command whose arguments are all
+                // buffered goes through the state dispatch once, not once per argument.
+                State::BulkHeader { mut scanned } => loop {
+                    let (parsed, consumed) = match simple_header(buf, self.pos, b'$') {
+                        Some((n, end)) => (Some(n), end),
+                        None => {
+                            let Some(cr) = self.find(buf, scanned, b'\r') else {
+                                if buf.len() - self.pos > limits.max_inline {
+                                    return Err(ProtocolError::TooBigBulkCount);
+                                }
+                                self.state = State::BulkHeader { scanned: buf.len() };
+                                return Ok(None);
+                            };
+                            if cr + 2 > buf.len() {
+                                self.state = State::BulkHeader { scanned: cr };
+                                return Ok(None);
+                            }
+                            // cr >= pos, so this byte exists.
+                            let first = buf[self.pos];
+                            if first != b'$' {
+                                return Err(ProtocolError::ExpectedDollar(first));
+                            }
+                            let parsed =
+                                crate::kv::num::parse_i64(&buf[self.pos + 1..cr]).and_then(|n| u64::try_from(n).ok());
+                            (parsed, cr + 2)
                         }
-                        self.state = State::BulkHeader { scanned: buf.len() };
-                        return Ok(None);
                     };
-                    if cr + 2 > buf.len() {
-                        self.state = State::BulkHeader { scanned: cr };
-                        return Ok(None);
-                    }
-                    // cr >= pos, so this byte exists.
-                    let first = buf[self.pos];
-                    if first != b'$' {
-                        return Err(ProtocolError::ExpectedDollar(first));
-                    }
-                    let len = crate::kv::num::parse_i64(&buf[self.pos + 1..cr])
+                    let len = parsed
                         .and_then(|n| usize::try_from(n).ok())
                         .filter(|&n| n <= limits.max_bulk_len)
                         .ok_or(ProtocolError::InvalidBulkLength)?;
                     if len > UNAUTHENTICATED_MAX_BULK_BYTES && !authenticated {
                         return Err(ProtocolError::UnauthenticatedBulkLength);
                     }
-                    self.pos = cr + 2;
+                    self.pos = consumed;
                     self.state = State::BulkBody { len };
-                }
-                State::BulkBody { len } => {
-                    // The body is never scanned: only its length matters, which is what makes big values O(n).
-                    let end = self.pos.saturating_add(len);
-                    if buf.len() < end.saturating_add(2) {
-                        return Ok(None);
+                    // Small bodies are usually already buffered: take them here, with no return to the dispatch.
+                    match self.take_body(buf, len) {
+                        BodyStep::Waiting => return Ok(None),
+                        BodyStep::Next => scanned = self.pos,
+                        BodyStep::Done(n) => return Ok(Some(n)),
                     }
-                    self.spans.push(Span { start: self.pos, end });
-                    self.pos = end + 2;
-                    self.remaining -= 1;
-                    if self.remaining == 0 {
-                        self.state = State::Idle;
-                        return Ok(Some(self.pos));
-                    }
-                    self.state = State::BulkHeader { scanned: self.pos };
-                }
+                },
+                State::BulkBody { len } => match self.take_body(buf, len) {
+                    BodyStep::Waiting => return Ok(None),
+                    BodyStep::Next => {}
+                    BodyStep::Done(n) => return Ok(Some(n)),
+                },
             }
         }
     }
@@ -364,6 +386,26 @@ impl Decoder {
             }
             _ => None,
         }
+    }
+
+    /// In state `BulkBody { len }`: if the body and its two terminator bytes are buffered, records the argument
+    /// and moves on to the next header, or finishes the command if it was the last argument. The body is never
+    /// scanned, only waited for by length: that is what makes big values O(n).
+    #[inline]
+    fn take_body(&mut self, buf: &[u8], len: usize) -> BodyStep {
+        let end = self.pos.saturating_add(len);
+        if buf.len() < end.saturating_add(2) {
+            return BodyStep::Waiting;
+        }
+        self.spans.push(Span { start: self.pos, end });
+        self.pos = end + 2;
+        self.remaining -= 1;
+        if self.remaining == 0 {
+            self.state = State::Idle;
+            return BodyStep::Done(self.pos);
+        }
+        self.state = State::BulkHeader { scanned: self.pos };
+        BodyStep::Next
     }
 
     /// Forgets the previous command's arguments before a new one starts.
@@ -390,6 +432,44 @@ impl Decoder {
         }
         found
     }
+}
+
+/// The fast path for the header shape well-behaved clients always send: `buf[start]` is `prefix`, then 1 to 18
+/// digits with no leading zero, then `\r` and one more byte. Returns the number and the offset just past the
+/// line. Anything else (a sign, a long or malformed number, a line not yet complete) returns `None` and takes the
+/// general path, which gives the same answer for these lines, so this only saves the separate search and parse
+/// passes. It reads at most 21 bytes, so trying it again on every call while a long or malformed header trickles
+/// in keeps decoding O(n).
+#[inline(always)]
+fn simple_header(buf: &[u8], start: usize, prefix: u8) -> Option<(u64, usize)> {
+    /// 18 digits stay below 10^18, so the accumulator cannot overflow.
+    const MAX_FAST_DIGITS: usize = 18;
+    let line = buf.get(start..)?;
+    if line.first() != Some(&prefix) {
+        return None;
+    }
+    let mut value: u64 = 0;
+    let mut i = 1;
+    while i < line.len() {
+        let digit = line[i].wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value * 10 + u64::from(digit);
+        i += 1;
+        if i > MAX_FAST_DIGITS + 1 {
+            return None;
+        }
+    }
+    let digits = i - 1;
+    if digits == 0 || (digits > 1 && line[1] == b'0') {
+        return None;
+    }
+    // `\r` here, and the byte after it present.
+    if i + 1 >= line.len() || line[i] != b'\r' {
+        return None;
+    }
+    Some((value, start + i + 2))
 }
 
 fn clamp_to_i64(n: usize) -> i64 {
@@ -804,7 +884,7 @@ mod tests {
         ];
         for (start, want) in cases {
             let payload = b"payload".repeat(1024);
-            let chunks = std::iter::once(start).chain(std::iter::repeat_n(&payload[..], 100));
+            let chunks = std::iter::once(start).chain(std::iter::repeat(&payload[..]).take(100));
             assert_eq!(feed(chunks, &Limits::default(), true).1, Some(want));
         }
     }
