@@ -51,9 +51,11 @@ impl<'a> Reply<'a> {
         self.enc().simple(s.as_bytes());
     }
 
-    /// An error reply. Newlines in the text would break the protocol, so they become spaces, as in Redis.
+    /// An error reply. The text carries its own code (`ERR ...`, `WRONGTYPE ...`), so it is sent after a `-` as is
+    /// (the encoder would otherwise put a second `ERR ` in front). Newlines in the text would break the protocol,
+    /// so the encoder turns them into spaces, as Redis does.
     pub fn error(&mut self, e: &CmdError) {
-        let text = e.to_string().replace(['\r', '\n'], " ");
+        let text = format!("-{e}");
         self.enc().error(text.as_bytes());
     }
 
