@@ -13,6 +13,7 @@
 //! Anything that must reach *another* client (a Pub/Sub message, an unblocked `BLPOP` reply, `CLIENT KILL`) is
 //! queued as an [`Effect`], because only the I/O layer can reach other connections.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -63,6 +64,14 @@ pub struct Client {
     /// Reply to the current command, then close (`QUIT`, protocol errors).
     pub close_after_reply: bool,
     pub no_evict: bool,
+    /// Commands queued since `MULTI`; `None` outside a transaction.
+    pub multi: Option<Vec<Vec<Bytes>>>,
+    /// A command was rejected while queueing: `EXEC` answers `EXECABORT` (Redis's `CLIENT_DIRTY_EXEC`).
+    pub multi_rejected: bool,
+    /// Keys this client `WATCH`es, as `(db, key)`.
+    pub watched: Vec<(usize, Box<[u8]>)>,
+    /// A watched key changed: `EXEC` answers with a null array (Redis's `CLIENT_DIRTY_CAS`).
+    pub dirty_cas: bool,
 }
 
 impl Client {
@@ -84,6 +93,10 @@ impl Client {
             last_cmd: "NULL",
             close_after_reply: false,
             no_evict: false,
+            multi: None,
+            multi_rejected: false,
+            watched: Vec::new(),
+            dirty_cas: false,
         }
     }
 }
@@ -123,6 +136,8 @@ pub struct Engine {
     pub run_id: String,
     /// Clients in `MONITOR` mode, fed every command other clients run.
     pub monitors: Vec<usize>,
+    /// `(db, key)` -> clients watching it, so a write finds its watchers in O(1).
+    pub watched_keys: HashMap<(usize, Box<[u8]>), Vec<usize>>,
     next_client_id: u64,
 }
 
@@ -196,6 +211,7 @@ impl Engine {
             started_ms,
             run_id: (0..5).map(|_| format!("{:08x}", super::dict::random_u64() as u32)).collect(),
             monitors: Vec::new(),
+            watched_keys: HashMap::new(),
             next_client_id: 1,
         }
     }
@@ -214,6 +230,7 @@ impl Engine {
     /// Forgets a client that disconnected.
     pub fn remove_client(&mut self, key: usize) {
         if self.clients.contains(key) {
+            super::tx::unwatch_all(self, key);
             self.clients.remove(key);
         }
         self.monitors.retain(|&m| m != key);
@@ -227,6 +244,9 @@ impl Engine {
         };
         for i in range {
             self.stats.dirty += self.dbs[i].len() as u64;
+            if !self.watched_keys.is_empty() {
+                super::tx::touch_watched_db(self, i);
+            }
             self.dbs[i].clear();
         }
     }
@@ -272,8 +292,11 @@ impl Engine {
     }
 
     /// See [`Ctx::modified`].
-    pub fn key_modified(&mut self, _db: usize, _key: &[u8]) {
+    pub fn key_modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;
+        if !self.watched_keys.is_empty() {
+            super::tx::touch_watched(self, db, key);
+        }
     }
 
     /// See [`Ctx::notify`]. Keyspace notifications are delivered through Pub/Sub, which arrives with the
@@ -316,14 +339,43 @@ impl Engine {
     }
 }
 
-/// Resolves, checks and runs one command.
+/// Resolves, checks and runs one command, or queues it inside `MULTI`.
 fn dispatch(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let in_multi = cx.engine.clients[cx.client].multi.is_some();
+    let checked = check(cx, argv);
+    let target = match checked {
+        Ok(target) => target,
+        Err(e) => {
+            // Inside MULTI a rejected command dooms the transaction: EXEC will answer EXECABORT.
+            if in_multi {
+                cx.engine.clients[cx.client].multi_rejected = true;
+            }
+            return Err(e);
+        }
+    };
+    if in_multi && !super::tx::runs_inside_multi(target) {
+        super::tx::queue(cx, argv);
+        return Ok(());
+    }
+    run(cx, target, argv)
+}
+
+/// What must hold before a command runs or is queued: it exists, its arity fits, the client may run it.
+fn check(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> Result<&'static Command, CmdError> {
     let (cmd, sub) = cmd::resolve(argv)?;
     let target: &'static Command = sub.unwrap_or(cmd);
-    let authenticated = cx.engine.clients[cx.client].authenticated;
-    if !authenticated && !target.has(flag::NO_AUTH) {
+    let client = &cx.engine.clients[cx.client];
+    if !client.authenticated && !target.has(flag::NO_AUTH) {
         return Err(CmdError::NoAuth);
     }
+    if client.multi.is_some() && target.has(flag::NO_MULTI) {
+        return Err(super::error::err("ERR Command not allowed inside a transaction"));
+    }
+    Ok(target)
+}
+
+/// Runs a checked command (also used by `EXEC` for each queued command).
+pub(crate) fn run(cx: &mut Ctx<'_>, target: &'static Command, argv: &[&[u8]]) -> CmdResult {
     cx.engine.stats.commands_processed += 1;
     cx.engine.clients[cx.client].last_cmd = target.name;
     if !cx.engine.monitors.is_empty() && !target.has(flag::SKIP_MONITOR | flag::ADMIN) {

@@ -25,5 +25,6 @@ pub mod resp;
 pub mod server;
 pub mod server_cmds;
 pub mod strings;
+pub mod tx;
 pub mod value;
 pub mod zset;
