@@ -37,6 +37,11 @@ pub enum Effect {
     Kill { client: usize },
     /// Shut the server down (`SHUTDOWN`).
     Shutdown,
+    /// The client is parked by a blocking command: stop running its input; answer null after `timeout_ms`
+    /// (0 = never) unless [`Effect::Unblock`] comes first.
+    Block { client: usize, timeout_ms: u64 },
+    /// The client was served or timed out: cancel its timer and run its pending input again.
+    Unblock { client: usize },
 }
 
 /// Per-client state, kept in the engine's slab so `CLIENT LIST` and friends can see every client.
@@ -72,6 +77,8 @@ pub struct Client {
     pub watched: Vec<(usize, Box<[u8]>)>,
     /// A watched key changed: `EXEC` answers with a null array (Redis's `CLIENT_DIRTY_CAS`).
     pub dirty_cas: bool,
+    /// Set while a blocking command has parked this client.
+    pub blocked: Option<Box<super::blocking::Blocked>>,
 }
 
 impl Client {
@@ -97,6 +104,7 @@ impl Client {
             multi_rejected: false,
             watched: Vec::new(),
             dirty_cas: false,
+            blocked: None,
         }
     }
 }
@@ -117,6 +125,8 @@ pub struct EngineStats {
     pub net_output_bytes: u64,
     /// Error replies sent (`total_error_replies`).
     pub error_replies: u64,
+    /// Clients parked by blocking commands right now (`blocked_clients`).
+    pub blocked_clients: u64,
 }
 
 /// The whole server state.
@@ -138,6 +148,12 @@ pub struct Engine {
     pub monitors: Vec<usize>,
     /// `(db, key)` -> clients watching it, so a write finds its watchers in O(1).
     pub watched_keys: HashMap<(usize, Box<[u8]>), Vec<usize>>,
+    /// `(db, key)` -> clients blocked on it, in arrival order.
+    pub blocking_keys: HashMap<(usize, Box<[u8]>), std::collections::VecDeque<usize>>,
+    /// Keys that received elements during the current command and have blocked clients.
+    pub ready_keys: Vec<(usize, Box<[u8]>)>,
+    /// `EXEC` is running its queue: blocking commands must not block.
+    pub in_exec: bool,
     next_client_id: u64,
 }
 
@@ -212,6 +228,9 @@ impl Engine {
             run_id: (0..5).map(|_| format!("{:08x}", super::dict::random_u64() as u32)).collect(),
             monitors: Vec::new(),
             watched_keys: HashMap::new(),
+            blocking_keys: HashMap::new(),
+            ready_keys: Vec::new(),
+            in_exec: false,
             next_client_id: 1,
         }
     }
@@ -231,6 +250,7 @@ impl Engine {
     pub fn remove_client(&mut self, key: usize) {
         if self.clients.contains(key) {
             super::tx::unwatch_all(self, key);
+            self.unblock(key);
             self.clients.remove(key);
         }
         self.monitors.retain(|&m| m != key);
@@ -310,8 +330,16 @@ impl Engine {
         out.iter_chunks().flatten().copied().collect()
     }
 
-    /// Runs one command for `client`, appending the reply to `out`.
+    /// Runs one command for `client`, appending the reply to `out`, then serves clients that command unblocked.
     pub fn execute(&mut self, client: usize, argv: &[&[u8]], out: &mut OutBuf) {
+        self.execute_inner(client, argv, out);
+        if !self.ready_keys.is_empty() {
+            self.serve_ready_keys();
+        }
+    }
+
+    /// Runs one command without the ready-keys pass (also used to re-run a blocked client's command).
+    pub(crate) fn execute_inner(&mut self, client: usize, argv: &[&[u8]], out: &mut OutBuf) {
         let now_ms = self.clock.now_ms();
         let (db, resp) = {
             let c = &mut self.clients[client];

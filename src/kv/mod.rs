@@ -9,6 +9,7 @@
 //! [`server`] plugs the engine into the reactor as a [`crate::reactor::Protocol`]. [`num`] holds Redis's exact
 //! number parsing and printing rules, [`glob`] its `KEYS`/`SCAN MATCH`/`PSUBSCRIBE` pattern matcher, and
 //! [`clock`] the injectable time source that keeps expiry testable without sleeping.
+pub mod blocking;
 pub mod clock;
 pub mod cmd;
 pub mod config;

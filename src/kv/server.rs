@@ -13,6 +13,7 @@
 //! until the output drains (Redis keeps executing and lets the output grow; this is what keeps a slow reader that
 //! pipelines `GET`s of a large value from growing the server without bound).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -20,7 +21,7 @@ use smallvec::SmallVec;
 
 use super::exec::{Effect, Engine};
 use super::resp::Limits;
-use crate::reactor::{CloseReason, ConnId, Core, ListenerId, Protocol};
+use crate::reactor::{CloseReason, ConnId, Core, ListenerId, Protocol, TimerId};
 
 /// How often the cron runs (Redis's default `hz 10`).
 pub const CRON_INTERVAL: Duration = Duration::from_millis(100);
@@ -35,17 +36,25 @@ const REHASH_STEPS_PER_CRON: usize = 100;
 #[derive(Debug, Clone, Copy)]
 pub enum KvTimer {
     Cron,
+    /// A blocked client's timeout: `client` is the engine key, `id` its never-reused client id (the key may have
+    /// been reused by the time the timer fires).
+    BlockTimeout {
+        client: usize,
+        id: u64,
+    },
 }
 
 /// The Redis-compatible server as a reactor protocol.
 pub struct KvServer {
     pub engine: Engine,
     pub limits: Limits,
+    /// Timeout timers of blocked clients, by engine key.
+    block_timers: HashMap<usize, TimerId>,
 }
 
 impl KvServer {
     pub fn new(engine: Engine) -> Self {
-        let mut server = KvServer { engine, limits: Limits::default() };
+        let mut server = KvServer { engine, limits: Limits::default(), block_timers: HashMap::new() };
         server.limits = server.decoder_limits();
         server
     }
@@ -86,6 +95,31 @@ impl KvServer {
                     cx.close_after_flush(ConnId(c.io));
                 }
                 Effect::Shutdown => cx.stop(self),
+                Effect::Block { client, timeout_ms } => {
+                    let Some(c) = self.engine.clients.get(client) else { continue };
+                    let (conn, id) = (ConnId(c.io), c.id);
+                    if let Some(conn) = cx.conn_mut(conn) {
+                        // Redis exempts blocked clients from the idle timeout.
+                        conn.set_idle_exempt(true);
+                    }
+                    if timeout_ms > 0 {
+                        let at = cx.now() + Duration::from_millis(timeout_ms);
+                        let timer = cx.set_timer(at, KvTimer::BlockTimeout { client, id });
+                        self.block_timers.insert(client, timer);
+                    }
+                }
+                Effect::Unblock { client } => {
+                    if let Some(timer) = self.block_timers.remove(&client) {
+                        cx.cancel_timer(timer);
+                    }
+                    let Some(c) = self.engine.clients.get(client) else { continue };
+                    let conn = ConnId(c.io);
+                    if let Some(c) = cx.conn_mut(conn) {
+                        c.set_idle_exempt(false);
+                    }
+                    // Commands pipelined behind the blocking one have waited in the input buffer: run them now.
+                    cx.resume(conn);
+                }
             }
         }
     }
@@ -145,7 +179,7 @@ impl Protocol for KvServer {
         // The decoder is borrowed out of the client so its argument slices can live while the engine runs.
         let mut decoder = std::mem::take(&mut self.engine.clients[key].decoder);
         while let Some(conn) = cx.conn_mut(id) {
-            if conn.is_closing() || conn.out.len() >= high_watermark {
+            if conn.is_closing() || conn.out.len() >= high_watermark || self.engine.clients[key].blocked.is_some() {
                 break;
             }
             let authenticated = self.engine.clients[key].authenticated;
@@ -194,10 +228,20 @@ impl Protocol for KvServer {
     fn timer(&mut self, cx: &mut Core<Self>, timer: KvTimer) {
         match timer {
             KvTimer::Cron => self.cron(cx),
+            KvTimer::BlockTimeout { client, id } => {
+                if self.engine.clients.get(client).is_some_and(|c| c.id == id) {
+                    self.block_timers.remove(&client);
+                    self.engine.block_timed_out(client);
+                    self.apply_effects(cx);
+                }
+            }
         }
     }
 
-    fn closed(&mut self, _cx: &mut Core<Self>, _id: ConnId, key: usize, _reason: CloseReason) {
+    fn closed(&mut self, cx: &mut Core<Self>, _id: ConnId, key: usize, _reason: CloseReason) {
+        if let Some(timer) = self.block_timers.remove(&key) {
+            cx.cancel_timer(timer);
+        }
         self.engine.remove_client(key);
     }
 }

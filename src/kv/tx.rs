@@ -143,6 +143,7 @@ fn exec(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     }
     end_transaction(cx.engine, cx.client);
     cx.reply.array(queued.len());
+    cx.engine.in_exec = true;
     for argv in &queued {
         let argv: Vec<&[u8]> = argv.iter().map(|a| &a[..]).collect();
         // Each command was checked when queued; resolve again to run it (the table does not change).
@@ -151,6 +152,7 @@ fn exec(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
             cx.reply.error(&e);
         }
     }
+    cx.engine.in_exec = false;
     Ok(())
 }
 
