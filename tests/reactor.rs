@@ -547,3 +547,37 @@ fn shutdown_flushes_pending_output_before_closing() {
     assert!(!back.is_empty() && back.iter().all(|&b| b == b'z'));
     drop(server);
 }
+
+#[test]
+fn a_slow_reader_gets_everything_once_backpressure_releases() {
+    // Small watermarks so the connection pauses and resumes many times, draining through several partial writes
+    // between the marks each time.
+    let config = Config {
+        high_watermark_bytes: 64 * 1024,
+        low_watermark_bytes: 16 * 1024,
+        write_budget_bytes: 8 * 1024,
+        ..Config::default()
+    };
+    let server = Running::start(Echo::default(), config);
+    let mut s = server.connect();
+    let mut writer = s.try_clone().unwrap();
+    let total = 8 * 1024 * 1024;
+    let w = thread::spawn(move || {
+        let chunk = vec![b'q'; 256 * 1024];
+        for _ in 0..total / chunk.len() {
+            writer.write_all(&chunk).unwrap();
+        }
+    });
+    let mut got = 0;
+    let mut buf = vec![0u8; 32 * 1024];
+    while got < total {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "server closed early after {got} bytes");
+        got += n;
+        if got % (1024 * 1024) < n {
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+    w.join().unwrap();
+    assert_eq!(got, total);
+}

@@ -95,6 +95,8 @@ pub(crate) struct Flags {
     pub run_queued: bool,
     /// Readable but not drained (read budget hit, or paused by backpressure).
     pub read_ready: bool,
+    /// Output reached the high watermark: neither read nor handed to the protocol until it drains to the low one.
+    pub paused: bool,
     /// WRITABLE interest is registered with epoll.
     pub writable_registered: bool,
     /// The peer shut down its write side (read returned 0).

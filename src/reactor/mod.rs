@@ -698,7 +698,7 @@ impl<P: Protocol> Core<P> {
     /// in with the last data: the event then says "read closed", and we must read on until the 0 that reports it,
     /// or the close would never be seen.
     fn read_and_deliver(&mut self, proto: &mut P, id: ConnId, scratch: &mut [u8], short_read_drains: bool) {
-        let paused = self.is_paused(&self.conns[id.0]);
+        let paused = self.conns[id.0].flags.paused || self.is_paused(&self.conns[id.0]);
         let budget = self.config.read_budget_bytes;
         let conn = &mut self.conns[id.0];
         if conn.flags.close_after_flush || conn.flags.peer_closed {
@@ -707,6 +707,7 @@ impl<P: Protocol> Core<P> {
         if paused {
             // Backpressure: leave the bytes in the kernel. The flush phase resumes us below the low watermark.
             conn.flags.read_ready = true;
+            conn.flags.paused = true;
             return;
         }
         let mut total = 0;
@@ -770,6 +771,7 @@ impl<P: Protocol> Core<P> {
         let conn = &mut self.conns[id.0];
         if paused {
             conn.flags.read_ready = true;
+            conn.flags.paused = true;
         }
         if conn.flags.peer_closed && !conn.flags.closing && !conn.flags.close_after_flush {
             // Half-close: the peer sent everything it will send. Finish the replies owed, then close, unless
@@ -797,7 +799,6 @@ impl<P: Protocol> Core<P> {
                 continue;
             }
             let conn = &mut self.conns[id.0];
-            let was_paused = pending >= self.config.high_watermark_bytes;
             if pending > 0 {
                 match conn.out.write_to(&mut conn.stream, self.config.write_budget_bytes) {
                     Err(e) => {
@@ -840,8 +841,9 @@ impl<P: Protocol> Core<P> {
                     continue;
                 }
             }
-            if was_paused && conn.out.len() <= self.config.low_watermark_bytes {
+            if conn.flags.paused && conn.out.len() <= self.config.low_watermark_bytes {
                 // Backpressure released: read what waited in the kernel and run what waited in the buffer.
+                conn.flags.paused = false;
                 self.queue_run(id);
             }
         }
