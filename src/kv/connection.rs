@@ -228,7 +228,7 @@ fn hello(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         cx.client().authenticated = true;
     }
     if !cx.client().authenticated {
-        return Err(err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(err("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(name) = setname {
         if !valid_name(name) {

@@ -20,7 +20,7 @@ use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
 
 use super::exec::{Effect, Engine};
-use super::resp::Limits;
+use super::resp::{Encoder, Limits, Resp};
 use crate::reactor::{CloseReason, ConnId, Core, ListenerId, Protocol, TimerId};
 
 /// How often the cron runs (Redis's default `hz 10`).
@@ -212,7 +212,7 @@ impl Protocol for KvServer {
                     // A protocol error is the client's fault: tell it why (unless Redis would not), then close
                     // only this connection.
                     if e.replies() {
-                        conn.out.extend_from_slice(&e.message());
+                        Encoder::new(conn.out.buf(), Resp::V2).error(&e.message());
                     }
                     tracing::debug!(conn = id.0, error = %e, "protocol error");
                     cx.close_after_flush(id);

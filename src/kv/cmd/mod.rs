@@ -229,16 +229,17 @@ pub fn resolve(argv: &[&[u8]]) -> Result<(&'static Command, Option<&'static Comm
 /// cut to 128 bytes and the argument list to 128 bytes in all.
 pub fn unknown_command(argv: &[&[u8]]) -> CmdError {
     let mut text = format!("ERR unknown command '{}', with args beginning with: ", sanitize(argv[0], 128));
-    let mut budget = 128usize;
+    // Redis stops once the argument list it has built (quotes and spaces included) reaches 128 bytes.
+    let list_start = text.len();
     for arg in &argv[1..] {
-        if budget == 0 {
+        let used = text.len() - list_start;
+        if used >= 128 {
             break;
         }
-        let shown = &arg[..arg.len().min(budget)];
+        let shown = &arg[..arg.len().min(128 - used)];
         text.push('\'');
         text.push_str(&sanitize(shown, 128));
         text.push_str("' ");
-        budget = budget.saturating_sub(arg.len());
     }
     CmdError::msg(text)
 }
