@@ -717,6 +717,7 @@ pub fn redis_tools_required() -> bool {
 
 /// Skips the calling test (prints `SKIPPED: <what>` to stderr and returns) unless tools are required, in which
 /// case it fails.
+#[track_caller]
 pub fn skip_or_fail(what: &str) {
     if redis_tools_required() {
         panic!("{what}, and PLEXUS_REQUIRE_REDIS_TOOLS=1");
@@ -732,6 +733,7 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 
 /// A Redis tool (`redis-cli`, `redis-benchmark`, `redis-server`) from `PATH`. If it is missing the test should
 /// return at once: this prints `SKIPPED: <name> not installed`, or panics when `PLEXUS_REQUIRE_REDIS_TOOLS=1`.
+#[track_caller]
 pub fn tool(name: &str) -> Option<PathBuf> {
     let found = find_on_path(name);
     if found.is_none() {
