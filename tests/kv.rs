@@ -914,6 +914,24 @@ fn slow_reader_is_held_back_without_growing_the_server() {
     other.call(PING, PONG);
 }
 
+/// The shortest idle timeout the server accepts (`timeout` is in whole seconds, as in Redis).
+const IDLE_TIMEOUT_SECS: u64 = 1;
+
+#[test]
+fn idle_clients_are_closed_after_the_timeout() {
+    // Real time, not an injected clock: the reactor's idle check runs on its own monotonic timers. The test costs
+    // about one second, and waits in a blocking read, not a sleep.
+    let s = start_server(ServerOptions { timeout_secs: IDLE_TIMEOUT_SECS, ..ServerOptions::default() });
+    let mut idle = s.raw();
+    idle.call(PING, PONG);
+    let start = Instant::now();
+    idle.expect_eof();
+    let waited = start.elapsed();
+    assert!(waited >= Duration::from_secs(IDLE_TIMEOUT_SECS), "closed after {waited:?}, before the timeout");
+    assert!(waited < Duration::from_secs(IDLE_TIMEOUT_SECS + 3), "closed only after {waited:?}");
+    s.raw().call(PING, PONG);
+}
+
 // ----------------------------------------------------------------------------------------------------------------
 // Half-close
 // ----------------------------------------------------------------------------------------------------------------
@@ -973,6 +991,17 @@ fn binary_serves_and_exits_cleanly_on_sigterm() {
     c.call(&cmdline("ECHO from-the-binary"), &bulk(b"from-the-binary"));
     p.signal(libc::SIGTERM);
     // The connected client is closed, then the process exits with success.
+    c.expect_eof();
+    let status = p.wait_exit(SHUTDOWN_TIMEOUT);
+    assert!(status.success(), "exit status {status}; stderr:\n{}", p.stderr_text());
+}
+
+#[test]
+fn binary_exits_cleanly_on_sigint() {
+    let mut p = spawn_plexus(&[], &[]);
+    let mut c = p.raw();
+    c.call(PING, PONG);
+    p.signal(libc::SIGINT);
     c.expect_eof();
     let status = p.wait_exit(SHUTDOWN_TIMEOUT);
     assert!(status.success(), "exit status {status}; stderr:\n{}", p.stderr_text());
