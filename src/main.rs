@@ -76,12 +76,8 @@ fn load_config(args: &ServerArgs) -> Result<Config, String> {
     let mut env: Vec<(String, String)> = std::env::vars().filter(|(k, _)| k.starts_with("PLEXUS_")).collect();
     env.sort();
     for (var, value) in env {
-        if var == "PLEXUS_LOG" || var.starts_with("PLEXUS_REQUIRE") || var == "PLEXUS_PYTHON" {
-            continue; // the binary's own variables, not Redis parameters
-        }
-        let Some(name) = Config::name_for_env_var(&var) else {
-            return Err(format!("unknown configuration variable {var}"));
-        };
+        // Other PLEXUS_* variables belong to the test suite and tools (PLEXUS_LOG, PLEXUS_REQUIRE_REDIS_TOOLS...).
+        let Some(name) = Config::name_for_env_var(&var) else { continue };
         config.set_from_cli(name, &value).map_err(|e| format!("{var}: {e}"))?;
     }
     let flags = [

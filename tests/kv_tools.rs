@@ -104,7 +104,6 @@ fn redis_cli_with_a_password_against_the_binary() {
 const MASS_INSERT_KEYS: usize = 100_000;
 
 #[test]
-#[ignore = "needs SET and GET (src/kv/strings.rs): today every SET is answered 'unknown command'"]
 fn redis_cli_pipe_mass_insertion() {
     let Some(cli) = tool("redis-cli") else { return };
     let s = server();
@@ -128,7 +127,6 @@ fn redis_cli_pipe_mass_insertion() {
 // ----------------------------------------------------------------------------------------------------------------
 
 #[test]
-#[ignore = "needs SET, GET, INCR and MSET (src/kv/strings.rs): today redis-benchmark stops at 'unknown command'"]
 fn redis_benchmark_runs_without_errors() {
     let Some(bench) = tool("redis-benchmark") else { return };
     let s = server();
@@ -423,7 +421,6 @@ fn replies_with_a_password_match_redis_server_byte_for_byte() {
 }
 
 #[test]
-#[ignore = "bug: src/kv/server.rs Protocol::data writes ProtocolError::message() raw, without `-ERR ` and CRLF"]
 fn protocol_errors_match_redis_server_byte_for_byte() {
     let Some(binary) = tool("redis-server") else { return };
     let redis = RedisServer::start(&binary, &[]);
@@ -447,8 +444,6 @@ fn protocol_errors_match_redis_server_byte_for_byte() {
 }
 
 #[test]
-#[ignore = "bug: unknown-command argument budget (src/kv/cmd/mod.rs unknown_command) and the HELLO NOAUTH text \
-            (src/kv/connection.rs hello) differ from Redis 7.0.15"]
 fn known_differences_match_redis_server_byte_for_byte() {
     let Some(binary) = tool("redis-server") else { return };
     let a = "a".repeat(107);

@@ -242,9 +242,7 @@ pub fn start_server_with_clock(
 
 /// Server options with a password.
 pub fn opts_with_password(password: &str) -> plexus::app::ServerOptions {
-    let mut opts = plexus::app::ServerOptions::default();
-    opts.settings.requirepass = Some(password.as_bytes().to_vec());
-    opts
+    plexus::app::ServerOptions::default().with("requirepass", password)
 }
 
 impl TestServer {
