@@ -74,6 +74,12 @@ const MAX_LISTENERS: usize = 1024;
 /// pending connection keeps the listener readable; a freed descriptor (a closed connection) retries at once.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
+/// How long a lingering close waits for the peer to close its side before closing anyway.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Lingering sockets have tokens `LINGER_TOKEN_BASE + k`, between the slab's keys and the listeners'.
+const LINGER_TOKEN_BASE: usize = usize::MAX / 2;
+
 /// Size of the read scratch buffer: the most one `read(2)` can return. Bytes are copied from it into the
 /// connection's own input buffer, which is therefore only as large as the unconsumed input.
 const READ_SCRATCH_BYTES: usize = 64 * 1024;
@@ -195,6 +201,8 @@ enum Due<T> {
     Cron,
     AcceptRetry(ListenerId),
     ConnectTimeout(ConnId, u64),
+    /// A lingering socket's time is up: slab key and the socket's serial.
+    Linger(usize, u64),
     ShutdownDeadline,
 }
 
@@ -216,6 +224,9 @@ pub struct Core<P: Protocol> {
     run_queue: Vec<ConnId>,
     /// Connections to remove after this batch.
     closing: Vec<(ConnId, CloseReason)>,
+    /// Closed connections whose sockets are still draining the peer's input (lingering close), with the serial of
+    /// the connection they belonged to.
+    lingering: Slab<(Stream, u64)>,
     /// Time at the start of this tick. Protocols use it instead of calling the clock per request.
     now: Instant,
     config: Config,
@@ -268,6 +279,7 @@ impl<P: Protocol> Reactor<P> {
             write_queue: Vec::new(),
             run_queue: Vec::new(),
             closing: Vec::new(),
+            lingering: Slab::new(),
             now: Instant::now(),
             next_serial: 1,
             handle,
@@ -383,6 +395,7 @@ impl<P: Protocol> Reactor<P> {
                     }
                 }
                 Token(t) if t >= LISTENER_TOKEN_BASE => core.accept_all(proto, ListenerId(t - LISTENER_TOKEN_BASE)),
+                Token(t) if t >= LINGER_TOKEN_BASE => core.linger_readable(t - LINGER_TOKEN_BASE, &mut self.scratch),
                 Token(t) => {
                     let id = ConnId(t);
                     let Some(conn) = core.conns.get_mut(t) else { continue };
@@ -420,6 +433,12 @@ impl<P: Protocol> Reactor<P> {
                 Due::Cron => core.cron(),
                 Due::AcceptRetry(lid) => core.accept_all(proto, lid),
                 Due::ConnectTimeout(id, serial) => core.connect_timed_out(proto, id, serial),
+                Due::Linger(key, serial) => {
+                    if core.lingering.get(key).is_some_and(|(_, s)| *s == serial) {
+                        let (mut stream, _) = core.lingering.remove(key);
+                        let _ = core.registry.deregister(&mut stream);
+                    }
+                }
                 Due::ShutdownDeadline => core.stop_now = true,
             }
         }
@@ -894,9 +913,13 @@ impl<P: Protocol> Core<P> {
         while !self.closing.is_empty() {
             for (id, reason) in std::mem::take(&mut self.closing) {
                 let mut conn = self.conns.remove(id.0);
-                let _ = self.registry.deregister(&mut conn.stream);
                 debug!(conn = id.0, ?reason, "closed");
                 freed = true;
+                if reason == CloseReason::Requested && !conn.flags.peer_closed && !self.stopping {
+                    self.linger(conn.stream, conn.serial);
+                } else {
+                    let _ = self.registry.deregister(&mut conn.stream);
+                }
                 proto.closed(self, id, conn.session, reason);
             }
         }
@@ -908,6 +931,39 @@ impl<P: Protocol> Core<P> {
                 }
             }
         }
+    }
+
+    /// Lingering close (nginx's `lingering_close`). Closing a socket whose peer is still sending makes the kernel
+    /// answer with RST, and an RST can destroy the last reply (a protocol error, `-ERR max number of clients
+    /// reached`) before the peer reads it. So the connection is closed for the protocol at once, but its socket
+    /// sends FIN, discards what still arrives until the peer closes too, and is dropped after [`LINGER`] at most.
+    fn linger(&mut self, mut stream: Stream, serial: u64) {
+        if stream.shutdown(std::net::Shutdown::Write).is_err() {
+            let _ = self.registry.deregister(&mut stream);
+            return;
+        }
+        let key = self.lingering.vacant_key();
+        if self.registry.reregister(&mut stream, Token(LINGER_TOKEN_BASE + key), Interest::READABLE).is_err() {
+            let _ = self.registry.deregister(&mut stream);
+            return;
+        }
+        self.lingering.insert((stream, serial));
+        self.timers.insert(self.now + LINGER, Due::Linger(key, serial));
+    }
+
+    /// Drains a lingering socket; drops it at EOF or on error.
+    fn linger_readable(&mut self, key: usize, scratch: &mut [u8]) {
+        let Some((stream, _)) = self.lingering.get_mut(key) else { return };
+        loop {
+            match stream.read(scratch) {
+                Ok(n) if n > 0 => continue,
+                Err(e) if net::interrupted(&e) => continue,
+                Err(e) if net::would_block(&e) => return,
+                _ => break,
+            }
+        }
+        let (mut stream, _) = self.lingering.remove(key);
+        let _ = self.registry.deregister(&mut stream);
     }
 
     fn begin_shutdown(&mut self, proto: &mut P) {
