@@ -135,35 +135,9 @@ impl Value {
 
 /// True when Redis's `string2ll` accepts `s`: optional `-`, digits without leading zeros
 /// (except "0" itself), no `+`, no spaces, and the result fits an `i64`.
-pub fn parse_redis_int(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > INT_MAX_CHARS {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s {
-        [b'-', rest @ ..] => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    // Accumulate as a negative number so i64::MIN parses without overflow.
-    let mut acc: i64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        acc = acc.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
-    }
-    if negative {
-        Some(acc)
-    } else {
-        acc.checked_neg()
-    }
-}
+
+/// Redis's `string2ll` rules decide whether a string is an integer ("int" encoding, intset membership).
+pub use crate::kv::num::parse_i64 as parse_redis_int;
 
 /// A binary-safe string value; see the module docs for its two representations.
 #[derive(Clone)]

@@ -7,7 +7,6 @@
 //! bytes: a config value is whatever the client sent.
 
 /// The longest decimal a `long long` can need, sign included: `-9223372036854775808` is 20 bytes.
-const MAX_I64_TEXT_BYTES: usize = 20;
 
 /// Redis's `memtoull` copies the digits into a 128-byte buffer and gives up on longer numbers.
 const MAX_MEMORY_DIGITS: usize = 127;
@@ -17,36 +16,9 @@ pub(crate) fn is_c_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-/// `string2ll`: the strict integer syntax of `CONFIG SET maxclients 10`. No spaces, no `+`, no leading
-/// zeros (except `0` itself), no `-0`, and no overflow.
-pub(crate) fn string2ll(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > MAX_I64_TEXT_BYTES {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    if !matches!(digits.first(), Some(b'1'..=b'9')) {
-        return None;
-    }
-    let mut magnitude: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        magnitude = magnitude.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if negative {
-        // -(2^63) is representable, 2^63 is not.
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
+/// `string2ll`: the strict integer syntax of `CONFIG SET maxclients 10` (no spaces, no `+`, no leading zeros, no
+/// `-0`, no overflow) is the one the command layer uses, so it is the same function.
+pub(crate) use crate::kv::num::parse_i64 as string2ll;
 
 /// `memtoull`: a memory amount such as `100`, `100b`, `1k` (1000), `1kb` (1024), `5m`, `5mb`, `1g`, `1GB`.
 /// Units are case-insensitive; a leading `-` is refused.
@@ -199,84 +171,7 @@ pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         Some(nul) => &line[..nul],
         None => line,
     };
-    // Reading past the end yields NUL, like the C string terminator the original relies on.
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    let mut args = Vec::new();
-    let mut p = 0;
-    loop {
-        while p < line.len() && is_c_space(line[p]) {
-            p += 1;
-        }
-        if p >= line.len() {
-            return Some(args);
-        }
-        let mut current = Vec::new();
-        let mut in_double = false;
-        let mut in_single = false;
-        let mut done = false;
-        while !done {
-            let c = at(p);
-            if in_double {
-                if c == b'\\' && at(p + 1) == b'x' && at(p + 2).is_ascii_hexdigit() && at(p + 3).is_ascii_hexdigit() {
-                    current.push(hex_value(at(p + 2)) * 16 + hex_value(at(p + 3)));
-                    p += 3;
-                } else if c == b'\\' && at(p + 1) != 0 {
-                    p += 1;
-                    current.push(match at(p) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if at(p + 1) != 0 && !is_c_space(at(p + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    current.push(c);
-                }
-            } else if in_single {
-                if c == b'\\' && at(p + 1) == b'\'' {
-                    p += 1;
-                    current.push(b'\'');
-                } else if c == b'\'' {
-                    if at(p + 1) != 0 && !is_c_space(at(p + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    current.push(c);
-                }
-            } else {
-                match c {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => done = true,
-                    b'"' => in_double = true,
-                    b'\'' => in_single = true,
-                    other => current.push(other),
-                }
-            }
-            if at(p) != 0 {
-                p += 1;
-            }
-        }
-        args.push(current);
-    }
-}
-
-fn hex_value(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0,
-    }
+    crate::kv::resp::split_args(line)
 }
 
 #[cfg(test)]

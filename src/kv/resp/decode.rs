@@ -522,6 +522,15 @@ fn hex_value(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// Splits a line into arguments with Redis's `sdssplitargs` rules (see [`split_inline`]): inline commands and
+/// redis.conf lines share this one implementation. `None` for unbalanced quotes.
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut spans = Vec::new();
+    split_inline(line, &mut out, &mut spans).ok()?;
+    Some(spans.iter().map(|s| out[s.start..s.end].to_vec()).collect())
+}
+
 /// Splits an inline request line into arguments with Redis's `sdssplitargs` rules, appending the argument bytes
 /// to `out` and their ranges to `spans`:
 /// - words are separated by runs of white space (`isspace`: space, `\t`, `\n`, `\v`, `\f`, `\r`); an unquoted word

@@ -15,5 +15,5 @@
 mod decode;
 mod encode;
 
-pub use decode::{Args, Decoder, Limits, ProtocolError};
+pub use decode::{split_args, Args, Decoder, Limits, ProtocolError};
 pub use encode::{Encoder, Resp};
