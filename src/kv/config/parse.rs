@@ -6,8 +6,6 @@
 //! `sdssplitlen(" ")` (how `CONFIG SET` splits the value of a multi-argument parameter). Everything works on
 //! bytes: a config value is whatever the client sent.
 
-/// The longest decimal a `long long` can need, sign included: `-9223372036854775808` is 20 bytes.
-
 /// Redis's `memtoull` copies the digits into a 128-byte buffer and gives up on longer numbers.
 const MAX_MEMORY_DIGITS: usize = 127;
 
