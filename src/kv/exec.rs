@@ -23,6 +23,7 @@ use super::cmd::{self, flag, Command};
 use super::config::Config;
 use super::db::Db;
 use super::error::{CmdError, CmdResult};
+use super::pubsub::{self, PubSub};
 use super::reply::{Reply, Resp};
 use super::resp::Decoder;
 use crate::net::OutBuf;
@@ -36,6 +37,9 @@ pub enum Effect {
     Kill { client: usize },
     /// Shut the server down (`SHUTDOWN`).
     Shutdown,
+    /// That client gained its first Pub/Sub subscription (`subscribed: true`) or lost its last one: switch its
+    /// connection to the `pubsub` output limits and idle-timeout exemption, or back.
+    PubSubMode { client: usize, subscribed: bool },
 }
 
 /// Per-client state, kept in the engine's slab so `CLIENT LIST` and friends can see every client.
@@ -123,6 +127,8 @@ pub struct Engine {
     pub run_id: String,
     /// Clients in `MONITOR` mode, fed every command other clients run.
     pub monitors: Vec<usize>,
+    /// Pub/Sub subscriptions (channels and patterns), see [`pubsub`].
+    pub pubsub: PubSub,
     next_client_id: u64,
 }
 
@@ -168,7 +174,8 @@ impl Ctx<'_> {
     /// Publishes a keyspace notification (Redis's `notifyKeyspaceEvent`), e.g. `notify(Notify::String, "set",
     /// db, key)`. Filtering by `notify-keyspace-events` happens inside.
     pub fn notify(&mut self, class: Notify, event: &'static str, db: usize, key: &[u8]) {
-        self.engine.notify(class, event, db, key);
+        // Through the reply: a RESP3 client subscribed to its own key's events gets them before its reply.
+        pubsub::notify_keyspace(self.engine, Some((self.client, &mut self.reply)), class, event, db, key);
     }
 
     /// The selected database.
@@ -196,6 +203,7 @@ impl Engine {
             started_ms,
             run_id: (0..5).map(|_| format!("{:08x}", super::dict::random_u64() as u32)).collect(),
             monitors: Vec::new(),
+            pubsub: PubSub::new(),
             next_client_id: 1,
         }
     }
@@ -213,6 +221,7 @@ impl Engine {
 
     /// Forgets a client that disconnected.
     pub fn remove_client(&mut self, key: usize) {
+        self.pubsub.remove_client(key);
         if self.clients.contains(key) {
             self.clients.remove(key);
         }
@@ -276,9 +285,10 @@ impl Engine {
         self.stats.dirty += 1;
     }
 
-    /// See [`Ctx::notify`]. Keyspace notifications are delivered through Pub/Sub, which arrives with the
-    /// data-types issue; the call sites are in place so that commands need no change then.
-    pub fn notify(&mut self, _class: Notify, _event: &'static str, _db: usize, _key: &[u8]) {}
+    /// See [`Ctx::notify`]; for events outside a command (active expiry), delivered as effects.
+    pub fn notify(&mut self, class: Notify, event: &'static str, db: usize, key: &[u8]) {
+        pubsub::notify_keyspace(self, None, class, event, db, key);
+    }
 
     /// Runs a command and returns the raw reply bytes: for tests and tools that have no connection.
     pub fn call(&mut self, client: usize, argv: &[&[u8]]) -> Vec<u8> {
@@ -324,6 +334,7 @@ fn dispatch(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     if !authenticated && !target.has(flag::NO_AUTH) {
         return Err(CmdError::NoAuth);
     }
+    pubsub::check_subscribed_mode(cx, target)?;
     cx.engine.stats.commands_processed += 1;
     cx.engine.clients[cx.client].last_cmd = target.name;
     if !cx.engine.monitors.is_empty() && !target.has(flag::SKIP_MONITOR | flag::ADMIN) {
@@ -335,23 +346,21 @@ fn dispatch(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 impl Engine {
     /// Whether the client is in Pub/Sub subscribed mode.
     pub fn is_subscribed(&self, client: usize) -> bool {
-        let (channels, patterns) = self.subscription_counts(client);
-        channels + patterns > 0
+        self.pubsub.is_subscribed(client)
     }
 
-    /// Channel and pattern subscriptions of a client. Pub/Sub arrives with the data-types issue; until then no
-    /// client can subscribe, so both are zero.
-    pub fn subscription_counts(&self, _client: usize) -> (usize, usize) {
-        (0, 0)
+    /// Channel and pattern subscriptions of a client.
+    pub fn subscription_counts(&self, client: usize) -> (usize, usize) {
+        self.pubsub.counts(client)
     }
 
     /// Channels with at least one subscriber (`INFO` `pubsub_channels`).
     pub fn pubsub_channel_count(&self) -> usize {
-        0
+        self.pubsub.channel_count()
     }
 
     /// Patterns with at least one subscriber (`INFO` `pubsub_patterns`).
     pub fn pubsub_pattern_count(&self) -> usize {
-        0
+        self.pubsub.pattern_count()
     }
 }
