@@ -24,6 +24,7 @@ use super::cmd::{self, flag, Command};
 use super::config::Config;
 use super::db::Db;
 use super::error::{CmdError, CmdResult};
+use super::pubsub::{self, PubSub};
 use super::reply::{Reply, Resp};
 use super::resp::Decoder;
 use crate::net::OutBuf;
@@ -42,6 +43,9 @@ pub enum Effect {
     Block { client: usize, timeout_ms: u64 },
     /// The client was served or timed out: cancel its timer and run its pending input again.
     Unblock { client: usize },
+    /// That client gained its first Pub/Sub subscription (`subscribed: true`) or lost its last one: switch its
+    /// connection to the `pubsub` output limits and idle-timeout exemption, or back.
+    PubSubMode { client: usize, subscribed: bool },
 }
 
 /// Per-client state, kept in the engine's slab so `CLIENT LIST` and friends can see every client.
@@ -154,6 +158,8 @@ pub struct Engine {
     pub ready_keys: Vec<(usize, Box<[u8]>)>,
     /// `EXEC` is running its queue: blocking commands must not block.
     pub in_exec: bool,
+    /// Pub/Sub subscriptions (channels and patterns), see [`pubsub`].
+    pub pubsub: PubSub,
     next_client_id: u64,
 }
 
@@ -199,7 +205,8 @@ impl Ctx<'_> {
     /// Publishes a keyspace notification (Redis's `notifyKeyspaceEvent`), e.g. `notify(Notify::String, "set",
     /// db, key)`. Filtering by `notify-keyspace-events` happens inside.
     pub fn notify(&mut self, class: Notify, event: &'static str, db: usize, key: &[u8]) {
-        self.engine.notify(class, event, db, key);
+        // Through the reply: a RESP3 client subscribed to its own key's events gets them before its reply.
+        pubsub::notify_keyspace(self.engine, Some((self.client, &mut self.reply)), class, event, db, key);
     }
 
     /// The selected database.
@@ -231,6 +238,7 @@ impl Engine {
             blocking_keys: HashMap::new(),
             ready_keys: Vec::new(),
             in_exec: false,
+            pubsub: PubSub::new(),
             next_client_id: 1,
         }
     }
@@ -248,6 +256,7 @@ impl Engine {
 
     /// Forgets a client that disconnected.
     pub fn remove_client(&mut self, key: usize) {
+        self.pubsub.remove_client(key);
         if self.clients.contains(key) {
             super::tx::unwatch_all(self, key);
             self.unblock(key);
@@ -319,9 +328,10 @@ impl Engine {
         }
     }
 
-    /// See [`Ctx::notify`]. Keyspace notifications are delivered through Pub/Sub, which arrives with the
-    /// data-types issue; the call sites are in place so that commands need no change then.
-    pub fn notify(&mut self, _class: Notify, _event: &'static str, _db: usize, _key: &[u8]) {}
+    /// See [`Ctx::notify`]; for events outside a command (active expiry), delivered as effects.
+    pub fn notify(&mut self, class: Notify, event: &'static str, db: usize, key: &[u8]) {
+        pubsub::notify_keyspace(self, None, class, event, db, key);
+    }
 
     /// Runs a command and returns the raw reply bytes: for tests and tools that have no connection.
     pub fn call(&mut self, client: usize, argv: &[&[u8]]) -> Vec<u8> {
@@ -399,6 +409,7 @@ fn check(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> Result<&'static Command, CmdError>
     if client.multi.is_some() && target.has(flag::NO_MULTI) {
         return Err(super::error::err("ERR Command not allowed inside a transaction"));
     }
+    pubsub::check_subscribed_mode(cx, target)?;
     Ok(target)
 }
 
@@ -415,23 +426,21 @@ pub(crate) fn run(cx: &mut Ctx<'_>, target: &'static Command, argv: &[&[u8]]) ->
 impl Engine {
     /// Whether the client is in Pub/Sub subscribed mode.
     pub fn is_subscribed(&self, client: usize) -> bool {
-        let (channels, patterns) = self.subscription_counts(client);
-        channels + patterns > 0
+        self.pubsub.is_subscribed(client)
     }
 
-    /// Channel and pattern subscriptions of a client. Pub/Sub arrives with the data-types issue; until then no
-    /// client can subscribe, so both are zero.
-    pub fn subscription_counts(&self, _client: usize) -> (usize, usize) {
-        (0, 0)
+    /// Channel and pattern subscriptions of a client.
+    pub fn subscription_counts(&self, client: usize) -> (usize, usize) {
+        self.pubsub.counts(client)
     }
 
     /// Channels with at least one subscriber (`INFO` `pubsub_channels`).
     pub fn pubsub_channel_count(&self) -> usize {
-        0
+        self.pubsub.channel_count()
     }
 
     /// Patterns with at least one subscriber (`INFO` `pubsub_patterns`).
     pub fn pubsub_pattern_count(&self) -> usize {
-        0
+        self.pubsub.pattern_count()
     }
 }

@@ -21,6 +21,7 @@ pub mod exec;
 pub mod glob;
 pub mod keys;
 pub mod num;
+pub mod pubsub;
 pub mod reply;
 pub mod resp;
 pub mod server;

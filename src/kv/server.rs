@@ -4,6 +4,7 @@
 //! ```text
 //!  reactor --data(input)--> Decoder::decode --> argv --> Engine::execute --> conn.out
 //!                                                     \-> effects --> other connections (Pub/Sub, CLIENT KILL)
+//!                                                                  \-> pubsub output limits, idle exemption
 //!  reactor --timer(Cron)--> active expiry, incremental rehash, stats   (Redis's serverCron, hz 10)
 //! ```
 //!
@@ -21,7 +22,7 @@ use smallvec::SmallVec;
 
 use super::exec::{Effect, Engine};
 use super::resp::{Encoder, Limits, Resp};
-use crate::reactor::{CloseReason, ConnId, Core, ListenerId, Protocol, TimerId};
+use crate::reactor::{CloseReason, ConnId, Core, ListenerId, OutputLimits, Protocol, TimerId};
 
 /// How often the cron runs (Redis's default `hz 10`).
 pub const CRON_INTERVAL: Duration = Duration::from_millis(100);
@@ -69,12 +70,45 @@ impl KvServer {
         }
     }
 
+    /// `client-output-buffer-limit pubsub`, as the reactor enforces it: a subscriber that does not read its
+    /// messages is disconnected above the hard limit at once, or above the soft limit for the soft time.
+    ///
+    /// A client that unsubscribes from everything goes back to the reactor's limits for every connection, not to
+    /// the `normal` class (Redis's default `normal 0 0 0` means unlimited; the reactor keeps a hard cap instead,
+    /// and backpressure bounds what a normal client's own replies can pile up).
+    fn pubsub_limits(&self) -> OutputLimits {
+        let l = self.engine.config.client_output_buffer_limits().pubsub;
+        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+        OutputLimits {
+            hard_bytes: clamp(l.hard_limit_bytes),
+            soft_bytes: clamp(l.soft_limit_bytes),
+            soft_millis: l.soft_limit_seconds.saturating_mul(1000),
+        }
+    }
+
     /// Applies `CONFIG SET` changes that live outside the engine: decoder limits, the idle timeout.
     fn apply_config(&mut self, cx: &mut Core<Self>) {
         for name in std::mem::take(&mut self.engine.config_changed) {
             match name {
                 "proto-max-bulk-len" | "client-query-buffer-limit" => self.limits = self.decoder_limits(),
                 "timeout" => cx.set_idle_timeout(self.engine.config.idle_timeout()),
+                // Redis checks the limits against the current configuration on every write, so a change
+                // reaches existing subscribers too.
+                "client-output-buffer-limit" => {
+                    let limits = self.pubsub_limits();
+                    let subscribers: Vec<usize> = self
+                        .engine
+                        .clients
+                        .iter()
+                        .filter(|(k, _)| self.engine.is_subscribed(*k))
+                        .map(|(_, c)| c.io)
+                        .collect();
+                    for io in subscribers {
+                        if let Some(conn) = cx.conn_mut(ConnId(io)) {
+                            conn.set_limits(limits);
+                        }
+                    }
+                }
                 _ => {}
             }
         }
@@ -87,7 +121,22 @@ impl KvServer {
                 Effect::Send { client, bytes } => {
                     let Some(c) = self.engine.clients.get(client) else { continue };
                     if let Some(conn) = cx.conn_mut(ConnId(c.io)) {
-                        conn.out.push(bytes);
+                        // Past its hard limit a connection is closed at the flush phase; queueing more for it
+                        // until then would only let one slow subscriber grow the server without bound.
+                        let limits = conn.limits();
+                        let over_hard = limits.hard_bytes != 0 && conn.out.len() > limits.hard_bytes;
+                        if !conn.is_closing() && !over_hard {
+                            conn.out.push(bytes);
+                        }
+                    }
+                }
+                Effect::PubSubMode { client, subscribed } => {
+                    let Some(c) = self.engine.clients.get(client) else { continue };
+                    let limits = if subscribed { self.pubsub_limits() } else { cx.config().output_limits };
+                    if let Some(conn) = cx.conn_mut(ConnId(c.io)) {
+                        conn.set_limits(limits);
+                        // Redis never times out a Pub/Sub client: it may legitimately wait for hours.
+                        conn.set_idle_exempt(subscribed);
                     }
                 }
                 Effect::Kill { client } => {

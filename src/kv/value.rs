@@ -133,9 +133,6 @@ impl Value {
     }
 }
 
-/// True when Redis's `string2ll` accepts `s`: optional `-`, digits without leading zeros
-/// (except "0" itself), no `+`, no spaces, and the result fits an `i64`.
-
 /// Redis's `string2ll` rules decide whether a string is an integer ("int" encoding, intset membership).
 pub use crate::kv::num::parse_i64 as parse_redis_int;
 

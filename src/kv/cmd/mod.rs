@@ -148,13 +148,14 @@ impl Command {
 }
 
 /// Every command family's table, in documentation order.
-fn families() -> [&'static [Command]; 5] {
+fn families() -> [&'static [Command]; 6] {
     [
         super::connection::COMMANDS,
         super::server_cmds::COMMANDS,
         super::strings::COMMANDS,
         super::keys::COMMANDS,
         super::tx::COMMANDS,
+        super::pubsub::COMMANDS,
     ]
 }
 
