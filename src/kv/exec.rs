@@ -276,6 +276,12 @@ impl Engine {
         self.stats.dirty += 1;
     }
 
+    /// A list/zset key received elements: blocked clients waiting on it can be served (Redis's
+    /// `signalKeyAsReady`). Push commands (`LPUSH`, `RPUSH`, `LPUSHX`, `RPUSHX`, `LINSERT`, the `LMOVE`/`RPOPLPUSH`
+    /// destination) call it after every push. A no-op until the blocking commands arrive; the call sites are in
+    /// place so that commands need no change then.
+    pub fn signal_key_ready(&mut self, _db: usize, _key: &[u8]) {}
+
     /// See [`Ctx::notify`]. Keyspace notifications are delivered through Pub/Sub, which arrives with the
     /// data-types issue; the call sites are in place so that commands need no change then.
     pub fn notify(&mut self, _class: Notify, _event: &'static str, _db: usize, _key: &[u8]) {}

@@ -19,6 +19,7 @@ pub mod error;
 pub mod exec;
 pub mod glob;
 pub mod keys;
+pub mod lists;
 pub mod num;
 pub mod reply;
 pub mod resp;
