@@ -20,6 +20,7 @@ pub mod error;
 pub mod exec;
 pub mod glob;
 pub mod keys;
+pub mod lists;
 pub mod num;
 pub mod pubsub;
 pub mod reply;

@@ -148,7 +148,7 @@ impl Command {
 }
 
 /// Every command family's table, in documentation order.
-fn families() -> [&'static [Command]; 6] {
+fn families() -> [&'static [Command]; 7] {
     [
         super::connection::COMMANDS,
         super::server_cmds::COMMANDS,
@@ -156,6 +156,7 @@ fn families() -> [&'static [Command]; 6] {
         super::keys::COMMANDS,
         super::tx::COMMANDS,
         super::pubsub::COMMANDS,
+        super::lists::COMMANDS,
     ]
 }
 
