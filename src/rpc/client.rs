@@ -465,8 +465,7 @@ impl ClientConn {
     fn return_credit(&mut self, cx: &mut Core<RpcClient>, id: ConnId, call: u64) {
         let conn_bytes = self.shared.unreturned.swap(0, Ordering::AcqRel);
         if conn_bytes > 0 {
-            self.recv.consume(conn_bytes);
-            if let Some(increment) = self.recv.flush() {
+            if let Some(increment) = self.recv.release(conn_bytes) {
                 Self::send_frame(cx, id, &Frame::WindowUpdate { stream_id: 0, increment });
             }
         }
@@ -474,8 +473,7 @@ impl ClientConn {
         let Some(s) = self.streams.get_mut(&stream_id) else { return };
         let n = s.shared.unreturned.swap(0, Ordering::AcqRel);
         if n > 0 {
-            s.recv.consume(n);
-            if let Some(increment) = s.recv.flush() {
+            if let Some(increment) = s.recv.release(n) {
                 Self::send_frame(cx, id, &Frame::WindowUpdate { stream_id, increment });
             }
         }

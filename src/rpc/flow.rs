@@ -264,6 +264,13 @@ impl RecvWindow {
         None
     }
 
+    /// Counts `n` consumed bytes and returns all un-returned credit now, batching already done by the caller (the
+    /// client's call handles batch on their side of the channel).
+    pub fn release(&mut self, n: usize) -> Option<u32> {
+        self.unreturned = self.unreturned.saturating_add(n as u32);
+        self.flush()
+    }
+
     /// Returns all un-returned credit now (the application is waiting for more).
     pub fn flush(&mut self) -> Option<u32> {
         if self.unreturned == 0 {

@@ -45,6 +45,6 @@ pub use frame::{Call, CallKind, Frame, FrameDecoder, FrameError, Metadata, Role,
 pub use message::{Message, Raw};
 pub use middleware::{Interceptor, Metrics, RateLimit, TokenAuth, TraceLog};
 pub use offload::WorkerPool;
-pub use server::{RpcServer, ServerConfig, ServerHost};
+pub use server::{BackgroundServer, RpcServer, ServerConfig, ServerHost};
 pub use service::{Ctx, Inbound, Router, SendError, ServerStream};
 pub use status::{Code, Status};

@@ -1278,3 +1278,81 @@ fn clamp_status(mut status: Status) -> Status {
     }
     status
 }
+
+/// An RPC server on its own reactor thread: for examples, tests and tools that need a server next to a client in
+/// one process. Shut down gracefully (GOAWAY, drain) and joined on [`BackgroundServer::stop`] or drop.
+pub struct BackgroundServer {
+    addr: SocketAddr,
+    handle: crate::reactor::Handle<RpcServer>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for BackgroundServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackgroundServer").field("addr", &self.addr).finish()
+    }
+}
+
+impl BackgroundServer {
+    /// Binds `addr` (port 0 picks a free port) and serves the router `make_router` builds on the reactor thread.
+    pub fn start(
+        addr: SocketAddr,
+        make_router: impl FnOnce() -> Router + Send + 'static,
+        config: ServerConfig,
+    ) -> std::io::Result<BackgroundServer> {
+        let listener = crate::net::bind_tcp(addr, &crate::net::TcpOptions::default())?;
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let thread = std::thread::Builder::new().name("rpc-server".into()).spawn(move || {
+            let setup = (|| {
+                let mut reactor = crate::reactor::Reactor::new(
+                    RpcServer::with_config(make_router(), config),
+                    crate::reactor::Config::default(),
+                )?;
+                let lid = reactor.listen(listener)?;
+                let addr = reactor.local_addr(lid).ok_or_else(|| std::io::Error::other("listener has no address"))?;
+                Ok::<_, std::io::Error>((reactor, addr))
+            })();
+            match setup {
+                Ok((mut reactor, addr)) => {
+                    let _ = tx.send(Ok((addr, reactor.handle())));
+                    if let Err(e) = reactor.run() {
+                        tracing::error!(error = %e, "RPC server reactor failed");
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        })?;
+        let (addr, handle) = rx.recv().map_err(|_| std::io::Error::other("server thread died"))??;
+        Ok(BackgroundServer { addr, handle, thread: Some(thread) })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The reactor's handle, e.g. to run a closure on the loop.
+    pub fn handle(&self) -> &crate::reactor::Handle<RpcServer> {
+        &self.handle
+    }
+
+    /// Graceful shutdown; waits for the reactor thread.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = self.handle.shutdown();
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
