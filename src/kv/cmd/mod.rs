@@ -148,8 +148,15 @@ impl Command {
 }
 
 /// Every command family's table, in documentation order.
-fn families() -> [&'static [Command]; 4] {
-    [super::connection::COMMANDS, super::server_cmds::COMMANDS, super::strings::COMMANDS, super::keys::COMMANDS]
+fn families() -> [&'static [Command]; 6] {
+    [
+        super::connection::COMMANDS,
+        super::server_cmds::COMMANDS,
+        super::strings::COMMANDS,
+        super::keys::COMMANDS,
+        super::hashes::COMMANDS,
+        super::sets::COMMANDS,
+    ]
 }
 
 /// The assembled table: a name index over every family's commands.
