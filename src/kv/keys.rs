@@ -4,6 +4,9 @@
 //! These commands work on keys whatever their type, so they talk to [`Db`](super::db::Db) directly and never match on a value's
 //! variant (except COPY, which must duplicate it).
 //!
+//! The SCAN family shares this file's cursor and option parsing (`parse_cursor`, `parse_scan_opts`), its reply
+//! shape (`scan_reply`) and, for one key's collection (`HSCAN`, `SSCAN`), the table walk (`scan_collection`).
+//!
 //! ```text
 //!  argv --handler--> parse options (Redis's order, so the first error wins as in Redis)
 //!       --> Db (every call takes now_ms: an expired key is deleted before it can be seen)
@@ -20,13 +23,16 @@
 //! - `UNLINK` frees memory synchronously, exactly like `DEL`: there is no background free thread.
 //! - A `keymiss` keyspace event is not published on read misses (no such notification class here yet).
 
+use bytes::Bytes;
+
 use super::cmd::{flag::*, sanitize, Command};
 use super::connection::container;
-use super::dict::Key;
+use super::dict::{Dict, Key};
 use super::error::{err, CmdError, CmdResult};
 use super::exec::{Ctx, Engine, Notify};
 use super::glob::glob_match;
 use super::num::parse_i64;
+use super::reply::Reply;
 use super::value::{HashValue, SetValue, Value, HASH_MAX_LISTPACK_VALUE};
 use super::zset::ZSet;
 
@@ -430,7 +436,7 @@ const OBJECT_HELP: &[&str] = &[
 
 /// Redis's `lookupKeyRead`: the live value under `key`, counting a keyspace hit or miss for `INFO stats`. Write
 /// paths use [`Db::contains`](super::db::Db::contains) instead, which (like Redis's `lookupKeyWrite`) counts neither.
-fn lookup_read<'e>(engine: &'e mut Engine, db: usize, key: &[u8], now_ms: u64) -> Option<&'e Value> {
+pub(crate) fn lookup_read<'e>(engine: &'e mut Engine, db: usize, key: &[u8], now_ms: u64) -> Option<&'e Value> {
     let value = engine.dbs[db].get(key, now_ms);
     if value.is_some() {
         engine.stats.keyspace_hits += 1;
@@ -495,7 +501,7 @@ fn keys(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// string (up to its first NUL byte), may not start with white space, takes an optional sign (a negative cursor
 /// wraps, as `strtoul` does), and must be all digits after it, without overflowing 64 bits. The empty string is
 /// cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let text = arg.split(|&b| b == 0).next().unwrap_or_default();
     let (negative, digits) = match text.first() {
         None => return Some(0),
@@ -518,53 +524,125 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if negative { value.wrapping_neg() } else { value })
 }
 
-/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: options are parsed before any work, in Redis's order, and
-/// [`Db::scan`](super::db::Db::scan) does the cursor walk, whose guarantee (every key present for the whole iteration is returned at
-/// least once, across resizes) comes from `Dict::scan`.
-fn scan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let cursor = parse_cursor(argv[1]).ok_or(err("ERR invalid cursor"))?;
-    let mut count = SCAN_DEFAULT_COUNT;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < argv.len() {
-        let has_value = argv.len() - i >= 2;
-        let opt = argv[i];
+/// The options of the SCAN family (`SCAN`, `HSCAN`, `SSCAN`, `ZSCAN`), as Redis's `scanGenericCommand` parses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanOpts<'a> {
+    /// `COUNT`: how much work one call does (buckets or elements, see the callers), at least 1.
+    pub count: usize,
+    /// `MATCH`; `None` when absent or exactly `*`, which Redis treats as no filter at all (so `*` lists the empty
+    /// key and the empty field, which the glob `*` would not match).
+    pub pattern: Option<&'a [u8]>,
+    /// `TYPE` (only `SCAN` accepts it: Redis refuses it with a syntax error when scanning one key's collection).
+    pub type_name: Option<&'a [u8]>,
+}
+
+impl ScanOpts<'_> {
+    /// Whether `element` passes `MATCH`.
+    pub fn matches(&self, element: &[u8]) -> bool {
+        self.pattern.map_or(true, |p| glob_match(p, element, false))
+    }
+}
+
+/// Parses `[MATCH pattern] [COUNT count] [TYPE type]` (the arguments after the cursor, or after key and cursor) in
+/// Redis's order, so the first bad option is the one reported. `allow_type` is true only for `SCAN`.
+pub(crate) fn parse_scan_opts<'a>(args: &[&'a [u8]], allow_type: bool) -> Result<ScanOpts<'a>, CmdError> {
+    let mut opts = ScanOpts { count: SCAN_DEFAULT_COUNT, pattern: None, type_name: None };
+    let mut i = 0;
+    while i < args.len() {
+        let has_value = args.len() - i >= 2;
+        let opt = args[i];
         if opt.eq_ignore_ascii_case(b"count") && has_value {
-            let n = parse_i64(argv[i + 1]).ok_or(CmdError::NotInteger)?;
+            let n = parse_i64(args[i + 1]).ok_or(CmdError::NotInteger)?;
             if n < 1 {
                 return Err(CmdError::Syntax);
             }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
+            opts.count = usize::try_from(n).unwrap_or(usize::MAX);
         } else if opt.eq_ignore_ascii_case(b"match") && has_value {
-            // Exactly "*" matches everything, so Redis switches matching off (and so lists the empty key).
-            pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
-        } else if opt.eq_ignore_ascii_case(b"type") && has_value {
-            type_name = Some(argv[i + 1]);
+            opts.pattern = Some(args[i + 1]).filter(|p| *p != b"*");
+        } else if allow_type && opt.eq_ignore_ascii_case(b"type") && has_value {
+            opts.type_name = Some(args[i + 1]);
         } else {
             return Err(CmdError::Syntax);
         }
         i += 2;
     }
+    Ok(opts)
+}
+
+/// The SCAN family's reply: `[cursor, [element ...]]`, an array in RESP3 too.
+pub(crate) fn scan_reply<T: AsRef<[u8]>>(reply: &mut Reply<'_>, next: u64, elements: &[T]) {
+    let mut digits = itoa::Buffer::new();
+    reply.array(2);
+    reply.bulk(digits.format(next).as_bytes());
+    reply.array(elements.len());
+    for element in elements {
+        reply.bulk(element.as_ref());
+    }
+}
+
+/// One `HSCAN`/`SSCAN`/`ZSCAN` step over a collection's table, after Redis's `scanGenericCommand`. `emit` appends
+/// what one entry contributes to the reply (the member, or field and value); `MATCH` is applied to the entry's key.
+///
+/// - `compact` (Redis would hold the collection as a listpack or an intset): every element is returned at once and
+///   the cursor is 0, whatever cursor was given, as Redis does for those encodings.
+/// - Otherwise [`Dict::scan`](super::dict::Dict::scan) walks buckets from `cursor`, so the cursor stays valid
+///   across rehashing, until `count` elements have been collected (counted before `MATCH`, and a hash entry counts
+///   as two, both as in Redis) or `count * 10` further buckets have been visited.
+pub(crate) fn scan_collection<V>(
+    dict: &Dict<V>,
+    compact: bool,
+    cursor: u64,
+    opts: &ScanOpts<'_>,
+    mut emit: impl FnMut(&[u8], &V, &mut Vec<Bytes>),
+) -> (u64, Vec<Bytes>) {
+    let mut out = Vec::new();
+    // Elements collected before MATCH filtering: what COUNT limits.
+    let mut seen = 0usize;
+    let mut take = |out: &mut Vec<Bytes>, seen: &mut usize, key: &[u8], value: &V| {
+        let before = out.len();
+        emit(key, value, out);
+        *seen += out.len() - before;
+        if !opts.matches(key) {
+            out.truncate(before);
+        }
+    };
+    if compact {
+        for (key, value) in dict.iter() {
+            take(&mut out, &mut seen, key, value);
+        }
+        return (0, out);
+    }
+    let mut next = cursor;
+    let mut budget = opts.count.saturating_mul(10);
+    loop {
+        next = dict.scan(next, |key, value| take(&mut out, &mut seen, key, value));
+        if next == 0 || budget == 0 || seen >= opts.count {
+            return (next, out);
+        }
+        budget -= 1;
+    }
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: options are parsed before any work, in Redis's order, and
+/// [`Db::scan`](super::db::Db::scan) does the cursor walk, whose guarantee (every key present for the whole iteration is returned at
+/// least once, across resizes) comes from `Dict::scan`.
+fn scan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let cursor = parse_cursor(argv[1]).ok_or(err("ERR invalid cursor"))?;
+    let opts = parse_scan_opts(&argv[2..], true)?;
     let now = cx.now_ms;
     let mut found: Vec<Key> = Vec::new();
-    let next = cx.engine.dbs[cx.db].scan(cursor, count, now, |key, value| {
-        if pattern.is_some_and(|p| !glob_match(p, key, false)) {
+    let next = cx.engine.dbs[cx.db].scan(cursor, opts.count, now, |key, value| {
+        if !opts.matches(key) {
             return;
         }
         // Redis compares type names with strcasecmp.
-        if type_name.is_some_and(|t| !value.type_name().as_bytes().eq_ignore_ascii_case(t)) {
+        if opts.type_name.is_some_and(|t| !value.type_name().as_bytes().eq_ignore_ascii_case(t)) {
             return;
         }
         found.push(Key::from_slice(key));
     });
-    let mut digits = itoa::Buffer::new();
-    cx.reply.array(2);
-    cx.reply.bulk(digits.format(next).as_bytes());
-    cx.reply.array(found.len());
-    for key in &found {
-        cx.reply.bulk(key.as_bytes());
-    }
+    let found: Vec<&[u8]> = found.iter().map(Key::as_bytes).collect();
+    scan_reply(&mut cx.reply, next, &found);
     Ok(())
 }
 

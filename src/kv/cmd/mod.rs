@@ -148,7 +148,7 @@ impl Command {
 }
 
 /// Every command family's table, in documentation order.
-fn families() -> [&'static [Command]; 7] {
+fn families() -> [&'static [Command]; 8] {
     [
         super::connection::COMMANDS,
         super::server_cmds::COMMANDS,
@@ -157,6 +157,8 @@ fn families() -> [&'static [Command]; 7] {
         super::tx::COMMANDS,
         super::pubsub::COMMANDS,
         super::lists::COMMANDS,
+        super::hashes::COMMANDS,
+        super::sets::COMMANDS,
     ]
 }
 
