@@ -276,6 +276,11 @@ impl Engine {
         self.stats.dirty += 1;
     }
 
+    /// A list/zset key received elements: blocked clients waiting on it can be served (Redis's
+    /// `signalKeyAsReady`). Blocking commands arrive with `BLPOP`/`BZPOPMIN`; until then nobody can be waiting,
+    /// so this does nothing, but the write commands already call it where Redis does.
+    pub fn signal_key_ready(&mut self, _db: usize, _key: &[u8]) {}
+
     /// See [`Ctx::notify`]. Keyspace notifications are delivered through Pub/Sub, which arrives with the
     /// data-types issue; the call sites are in place so that commands need no change then.
     pub fn notify(&mut self, _class: Notify, _event: &'static str, _db: usize, _key: &[u8]) {}

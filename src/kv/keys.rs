@@ -494,8 +494,8 @@ fn keys(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 /// Parses a SCAN cursor the way Redis's `parseScanCursorOrReply` does with `strtoul`: the argument is read as a C
 /// string (up to its first NUL byte), may not start with white space, takes an optional sign (a negative cursor
 /// wraps, as `strtoul` does), and must be all digits after it, without overflowing 64 bits. The empty string is
-/// cursor 0.
-fn parse_cursor(arg: &[u8]) -> Option<u64> {
+/// cursor 0. Shared by `SCAN` and the per-type scans (`ZSCAN`, ...).
+pub(crate) fn parse_cursor(arg: &[u8]) -> Option<u64> {
     let text = arg.split(|&b| b == 0).next().unwrap_or_default();
     let (negative, digits) = match text.first() {
         None => return Some(0),
@@ -518,34 +518,51 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
     Some(if negative { value.wrapping_neg() } else { value })
 }
 
-/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: options are parsed before any work, in Redis's order, and
-/// [`Db::scan`](super::db::Db::scan) does the cursor walk, whose guarantee (every key present for the whole iteration is returned at
-/// least once, across resizes) comes from `Dict::scan`.
-fn scan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let cursor = parse_cursor(argv[1]).ok_or(err("ERR invalid cursor"))?;
-    let mut count = SCAN_DEFAULT_COUNT;
-    let mut pattern: Option<&[u8]> = None;
-    let mut type_name: Option<&[u8]> = None;
-    let mut i = 2;
-    while i < argv.len() {
-        let has_value = argv.len() - i >= 2;
-        let opt = argv[i];
+/// The options after a scan cursor: `[MATCH pattern] [COUNT count] [TYPE type]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanOpts<'a> {
+    /// Roughly how many entries to return per call (a hint, as in Redis).
+    pub count: usize,
+    /// `None` when there is no pattern or the pattern is exactly `*`.
+    pub pattern: Option<&'a [u8]>,
+    /// `TYPE`: only for the keyspace `SCAN`.
+    pub type_name: Option<&'a [u8]>,
+}
+
+/// Redis's `scanGenericCommand` step 1, shared by `SCAN` and the per-type scans: parses `opts` (the arguments after
+/// the cursor) in Redis's order, so the first error wins as in Redis. `TYPE` is accepted only when `keyspace` (Redis
+/// accepts it only when no object is being scanned); elsewhere it is a syntax error.
+pub(crate) fn parse_scan_opts<'a>(opts: &[&'a [u8]], keyspace: bool) -> Result<ScanOpts<'a>, CmdError> {
+    let mut o = ScanOpts { count: SCAN_DEFAULT_COUNT, pattern: None, type_name: None };
+    let mut i = 0;
+    while i < opts.len() {
+        let has_value = opts.len() - i >= 2;
+        let opt = opts[i];
         if opt.eq_ignore_ascii_case(b"count") && has_value {
-            let n = parse_i64(argv[i + 1]).ok_or(CmdError::NotInteger)?;
+            let n = parse_i64(opts[i + 1]).ok_or(CmdError::NotInteger)?;
             if n < 1 {
                 return Err(CmdError::Syntax);
             }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
+            o.count = usize::try_from(n).unwrap_or(usize::MAX);
         } else if opt.eq_ignore_ascii_case(b"match") && has_value {
             // Exactly "*" matches everything, so Redis switches matching off (and so lists the empty key).
-            pattern = Some(argv[i + 1]).filter(|p| *p != b"*");
-        } else if opt.eq_ignore_ascii_case(b"type") && has_value {
-            type_name = Some(argv[i + 1]);
+            o.pattern = Some(opts[i + 1]).filter(|p| *p != b"*");
+        } else if keyspace && opt.eq_ignore_ascii_case(b"type") && has_value {
+            o.type_name = Some(opts[i + 1]);
         } else {
             return Err(CmdError::Syntax);
         }
         i += 2;
     }
+    Ok(o)
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: options are parsed before any work, in Redis's order, and
+/// [`Db::scan`](super::db::Db::scan) does the cursor walk, whose guarantee (every key present for the whole iteration is returned at
+/// least once, across resizes) comes from `Dict::scan`.
+fn scan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let cursor = parse_cursor(argv[1]).ok_or(err("ERR invalid cursor"))?;
+    let ScanOpts { count, pattern, type_name } = parse_scan_opts(&argv[2..], true)?;
     let now = cx.now_ms;
     let mut found: Vec<Key> = Vec::new();
     let next = cx.engine.dbs[cx.db].scan(cursor, count, now, |key, value| {
