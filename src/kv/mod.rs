@@ -27,3 +27,4 @@ pub mod server_cmds;
 pub mod strings;
 pub mod value;
 pub mod zset;
+pub mod zsets;

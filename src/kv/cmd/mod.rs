@@ -148,8 +148,14 @@ impl Command {
 }
 
 /// Every command family's table, in documentation order.
-fn families() -> [&'static [Command]; 4] {
-    [super::connection::COMMANDS, super::server_cmds::COMMANDS, super::strings::COMMANDS, super::keys::COMMANDS]
+fn families() -> [&'static [Command]; 5] {
+    [
+        super::connection::COMMANDS,
+        super::server_cmds::COMMANDS,
+        super::strings::COMMANDS,
+        super::keys::COMMANDS,
+        super::zsets::COMMANDS,
+    ]
 }
 
 /// The assembled table: a name index over every family's commands.
