@@ -33,3 +33,4 @@ pub mod strings;
 pub mod tx;
 pub mod value;
 pub mod zset;
+pub mod zsets;

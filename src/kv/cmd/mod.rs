@@ -148,7 +148,7 @@ impl Command {
 }
 
 /// Every command family's table, in documentation order.
-fn families() -> [&'static [Command]; 8] {
+fn families() -> [&'static [Command]; 10] {
     [
         super::connection::COMMANDS,
         super::server_cmds::COMMANDS,
@@ -159,6 +159,7 @@ fn families() -> [&'static [Command]; 8] {
         super::lists::COMMANDS,
         super::hashes::COMMANDS,
         super::sets::COMMANDS,
+        super::zsets::COMMANDS,
     ]
 }
 
