@@ -19,19 +19,23 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use super::error::{err, CmdError};
-use super::exec::{Effect, Engine};
+use super::cmd::{flag::*, Command};
+use super::error::{err, CmdError, CmdResult};
+use super::exec::{Ctx, Effect, Engine};
+use super::lists::{self, End};
 use super::num::parse_f64;
+use super::zsets::{self, PopEnd};
 use crate::net::OutBuf;
 
-/// What a blocked client answers when its timeout fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutReply {
-    /// `*-1` (RESP2) / `_` (RESP3): BLPOP, BRPOP, BLMPOP, BZPOPMIN, BZPOPMAX.
-    NullArray,
-    /// `$-1` (RESP2) / `_` (RESP3): BLMOVE, BRPOPLPUSH.
-    NullBulk,
-}
+pub static COMMANDS: &[Command] = &[
+    Command::new("blpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), "list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the first element in a list, or block until one is available", "key [key ...] timeout:double", blpop).with_acl("@list"),
+    Command::new("brpop", -3, WRITE | NOSCRIPT | BLOCKING, (1, -2, 1), "list", "2.0.0", "O(N) where N is the number of provided keys.", "Remove and get the last element in a list, or block until one is available", "key [key ...] timeout:double", brpop).with_acl("@list"),
+    Command::new("brpoplpush", 4, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), "list", "2.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available", "source destination timeout:double", brpoplpush).with_acl("@list"),
+    Command::new("blmove", 6, WRITE | DENYOOM | NOSCRIPT | BLOCKING, (1, 2, 1), "list", "6.2.0", "O(1)", "Pop an element from a list, push it to another list and return it; or block until one is available", "source destination LEFT|RIGHT LEFT|RIGHT timeout:double", blmove).with_acl("@list"),
+    Command::new("blmpop", -5, WRITE | BLOCKING, (0, 0, 0), "list", "7.0.0", "O(N+M) where N is the number of provided keys and M the number of elements returned.", "Pop elements from a list, or block until one is available", "timeout:double numkeys:integer key [key ...] LEFT|RIGHT [COUNT count:integer]", blmpop).with_acl("@list"),
+    Command::new("bzpopmin", -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available", "key [key ...] timeout:double", bzpopmin).with_acl("@sortedset"),
+    Command::new("bzpopmax", -3, WRITE | NOSCRIPT | FAST | BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available", "key [key ...] timeout:double", bzpopmax).with_acl("@sortedset"),
+];
 
 /// What kind of value unblocks a client: a list push does not serve a client waiting on a sorted set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +51,6 @@ pub struct Blocked {
     pub keys: Vec<Box<[u8]>>,
     /// The command, re-run when one of the keys becomes ready.
     pub argv: Vec<Bytes>,
-    pub on_timeout: TimeoutReply,
     pub waits_for: WaitsFor,
 }
 
@@ -92,7 +95,7 @@ impl Engine {
                 }
             }
         }
-        self.stats.blocked_clients -= 1;
+        self.stats.blocked_clients = self.stats.blocked_clients.saturating_sub(1);
         Some(blocked)
     }
 
@@ -108,16 +111,15 @@ impl Engine {
         }
     }
 
-    /// The timeout of a blocked client fired: answer null and unblock it.
+    /// The timeout of a blocked client fired: answer with a null array and unblock it. Redis 7.0 answers every
+    /// blocking command's timeout this way, `BLMOVE` and `BRPOPLPUSH` included (`replyToBlockedClientTimedOut`).
     pub fn block_timed_out(&mut self, client: usize) {
-        let Some(blocked) = self.unblock(client) else { return };
+        if self.unblock(client).is_none() {
+            return;
+        }
         let resp = self.clients[client].resp;
         let mut out = OutBuf::new();
-        let mut reply = super::reply::Reply::new(&mut out, resp);
-        match blocked.on_timeout {
-            TimeoutReply::NullArray => reply.null_array(),
-            TimeoutReply::NullBulk => reply.null(),
-        }
+        super::reply::Reply::new(&mut out, resp).null_array();
         self.send_to(client, out);
         self.effects.push(Effect::Unblock { client });
     }
@@ -171,4 +173,108 @@ impl Engine {
             self.effects.push(Effect::Send { client, bytes: Bytes::from(bytes) });
         }
     }
+}
+
+/// Parks the current client on `keys`, or, where it may not block (inside `EXEC`), answers at once: a null bulk
+/// for `BLMOVE`/`BRPOPLPUSH`, a null array for the others, as Redis 7.0 does for a client that cannot block.
+fn park(cx: &mut Ctx<'_>, argv: &[&[u8]], keys: &[&[u8]], waits_for: WaitsFor, timeout_ms: u64, null_bulk: bool) {
+    if !cx.engine.may_block() {
+        if null_bulk {
+            cx.reply.null();
+        } else {
+            cx.reply.null_array();
+        }
+        return;
+    }
+    let blocked = Blocked {
+        db: cx.db,
+        keys: keys.iter().map(|k| Box::<[u8]>::from(*k)).collect(),
+        argv: argv.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
+        waits_for,
+    };
+    let client = cx.client;
+    cx.engine.block(client, blocked, timeout_ms);
+}
+
+fn blpop(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    bpop(cx, argv, End::Left)
+}
+
+fn brpop(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    bpop(cx, argv, End::Right)
+}
+
+/// `BLPOP`/`BRPOP key [key ...] timeout`: `[key, element]` from the first non-empty list, else block.
+fn bpop(cx: &mut Ctx<'_>, argv: &[&[u8]], end: End) -> CmdResult {
+    let timeout = parse_timeout(argv[argv.len() - 1])?;
+    let keys = &argv[1..argv.len() - 1];
+    if let Some((key, elements)) = lists::pop_first(cx, keys, end, 1)? {
+        cx.reply.array(2);
+        cx.reply.bulk(key);
+        lists::reply_element(&mut cx.reply, &elements[0]);
+        return Ok(());
+    }
+    park(cx, argv, keys, WaitsFor::List, timeout, false);
+    Ok(())
+}
+
+fn brpoplpush(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let timeout = parse_timeout(argv[3])?;
+    bmove(cx, argv, End::Right, End::Left, timeout)
+}
+
+fn blmove(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let from = lists::parse_direction(argv[3])?;
+    let to = lists::parse_direction(argv[4])?;
+    let timeout = parse_timeout(argv[5])?;
+    bmove(cx, argv, from, to, timeout)
+}
+
+/// `BLMOVE`/`BRPOPLPUSH`: move one element, or block on the source.
+fn bmove(cx: &mut Ctx<'_>, argv: &[&[u8]], from: End, to: End, timeout: u64) -> CmdResult {
+    match lists::do_lmove(cx, argv[1], argv[2], from, to)? {
+        Some(element) => lists::reply_element(&mut cx.reply, &element),
+        None => park(cx, argv, &argv[1..2], WaitsFor::List, timeout, true),
+    }
+    Ok(())
+}
+
+/// `BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]`.
+fn blmpop(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let timeout = parse_timeout(argv[1])?;
+    let args = lists::parse_mpop(argv, 2)?;
+    if let Some((key, elements)) = lists::pop_first(cx, args.keys, args.end, args.count)? {
+        lists::reply_key_elements(&mut cx.reply, key, &elements);
+        return Ok(());
+    }
+    park(cx, argv, args.keys, WaitsFor::List, timeout, false);
+    Ok(())
+}
+
+fn bzpopmin(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    bzpop(cx, argv, PopEnd::Min)
+}
+
+fn bzpopmax(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    bzpop(cx, argv, PopEnd::Max)
+}
+
+/// `BZPOPMIN`/`BZPOPMAX key [key ...] timeout`: `[key, member, score]` from the first non-empty sorted set.
+fn bzpop(cx: &mut Ctx<'_>, argv: &[&[u8]], end: PopEnd) -> CmdResult {
+    let timeout = parse_timeout(argv[argv.len() - 1])?;
+    let keys = &argv[1..argv.len() - 1];
+    for key in keys {
+        let (db, now) = (cx.db, cx.now_ms);
+        if let Some(popped) = zsets::pop_from_key(cx.engine, db, key, end, 1, now)? {
+            if let Some((member, score)) = popped.first() {
+                cx.reply.array(3);
+                cx.reply.bulk(key);
+                cx.reply.bulk(member);
+                cx.reply.double(*score);
+                return Ok(());
+            }
+        }
+    }
+    park(cx, argv, keys, WaitsFor::ZSet, timeout, false);
+    Ok(())
 }

@@ -401,10 +401,11 @@ fn info_section(cx: &Ctx<'_>, section: &str, out: &mut String) {
             let _ = write!(
                 out,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
-                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n\
+                 client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\n\
                  tracking_clients:0\r\nclients_in_timeout_table:0\r\npubsub_clients:{pubsub}\r\n",
                 e.clients.len(),
                 e.config.maxclients(),
+                e.stats.blocked_clients,
             );
         }
         "memory" => {
@@ -738,9 +739,11 @@ fn config_set(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 fn config_resetstat(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     let stats = &mut cx.engine.stats;
-    let dirty = stats.dirty;
+    // Gauges (not counters) survive a reset: they describe the present, not the history.
+    let (dirty, blocked) = (stats.dirty, stats.blocked_clients);
     *stats = Default::default();
     stats.dirty = dirty;
+    stats.blocked_clients = blocked;
     cx.reply.ok();
     Ok(())
 }

@@ -148,7 +148,7 @@ impl Command {
 }
 
 /// Every command family's table, in documentation order.
-fn families() -> [&'static [Command]; 10] {
+fn families() -> [&'static [Command]; 11] {
     [
         super::connection::COMMANDS,
         super::server_cmds::COMMANDS,
@@ -160,6 +160,7 @@ fn families() -> [&'static [Command]; 10] {
         super::hashes::COMMANDS,
         super::sets::COMMANDS,
         super::zsets::COMMANDS,
+        super::blocking::COMMANDS,
     ]
 }
 
