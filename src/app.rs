@@ -18,6 +18,9 @@ use crate::kv::exec::Engine;
 use crate::kv::server::KvServer;
 use crate::net::{bind_tcp, bind_unix, TcpOptions};
 use crate::reactor::{Config as ReactorConfig, Handle, Reactor};
+use crate::rpc::demo::demo_router;
+use crate::rpc::RpcServer;
+use crate::server::PlexusServer;
 
 /// Everything needed to start a server: the Redis configuration (from defaults, a config file, `PLEXUS_*`
 /// variables and flags, in that order of precedence) plus process-level choices.
@@ -25,6 +28,9 @@ use crate::reactor::{Config as ReactorConfig, Handle, Reactor};
 pub struct ServerOptions {
     pub config: Config,
     pub handle_signals: bool,
+    /// Serve the RPC demo service on this port too, on the same reactor thread (`--rpc-port`). With RPC on, the
+    /// KV port also accepts RPC connections, told apart by their first byte. `Some(0)` picks a free port.
+    pub rpc_port: Option<u16>,
 }
 
 impl ServerOptions {
@@ -39,7 +45,7 @@ impl ServerOptions {
 
 /// Builds the reactor with its listeners; returns it with the bound TCP addresses. As in Redis, port 0 means no
 /// TCP listener; [`Server::start`] instead asks the kernel for a free port.
-pub fn build(opts: &ServerOptions, clock: Arc<dyn Clock>) -> io::Result<(Reactor<KvServer>, Vec<SocketAddr>)> {
+pub fn build(opts: &ServerOptions, clock: Arc<dyn Clock>) -> io::Result<(Reactor<PlexusServer>, Vec<SocketAddr>)> {
     build_on(opts, clock, None)
 }
 
@@ -47,7 +53,7 @@ fn build_on(
     opts: &ServerOptions,
     clock: Arc<dyn Clock>,
     ephemeral: Option<IpAddr>,
-) -> io::Result<(Reactor<KvServer>, Vec<SocketAddr>)> {
+) -> io::Result<(Reactor<PlexusServer>, Vec<SocketAddr>)> {
     let cfg = &opts.config;
     let config = ReactorConfig {
         handle_signals: opts.handle_signals,
@@ -55,7 +61,8 @@ fn build_on(
         ..ReactorConfig::default()
     };
     let engine = Engine::new(cfg.clone(), clock);
-    let mut reactor = Reactor::new(KvServer::new(engine), config)?;
+    let rpc = opts.rpc_port.map(|_| RpcServer::new(demo_router()));
+    let mut reactor = Reactor::new(PlexusServer::new(KvServer::new(engine), rpc), config)?;
     let tcp = TcpOptions { backlog: cfg.tcp_backlog() as i32, ..TcpOptions::default() };
     let mut addrs = Vec::new();
     let binds: Vec<SocketAddr> = match ephemeral {
@@ -81,13 +88,26 @@ fn build_on(
     if let Some(path) = cfg.unixsocket() {
         reactor.listen(bind_unix(&path)?)?;
     }
+    if let Some(port) = opts.rpc_port {
+        let ip = match (ephemeral, addrs.first()) {
+            (Some(ip), _) => ip,
+            (None, Some(addr)) => addr.ip(),
+            (None, None) => IpAddr::from([127, 0, 0, 1]),
+        };
+        let port = if ephemeral.is_some() { 0 } else { port };
+        let lid = reactor.listen(bind_tcp(SocketAddr::new(ip, port), &tcp)?)?;
+        reactor.protocol_mut().rpc_listener = Some(lid);
+        addrs.extend(reactor.local_addr(lid));
+    }
     Ok((reactor, addrs))
 }
 
 /// A server running on a background thread, for tests and embedding. Shut down on drop.
 pub struct Server {
     pub addr: SocketAddr,
-    pub handle: Handle<KvServer>,
+    /// The RPC port's address, when [`ServerOptions::rpc_port`] was set.
+    pub rpc_addr: Option<SocketAddr>,
+    pub handle: Handle<PlexusServer>,
     thread: Option<thread::JoinHandle<io::Result<()>>>,
 }
 
@@ -108,11 +128,11 @@ impl Server {
                     return Ok(());
                 }
             };
-            let _ = tx.send(Ok((addrs[0], reactor.handle())));
+            let _ = tx.send(Ok((addrs[0], addrs.get(1).copied(), reactor.handle())));
             reactor.run()
         });
-        let (addr, handle) = rx.recv().map_err(|_| io::Error::other("server thread died"))??;
-        Ok(Server { addr, handle, thread: Some(thread) })
+        let (addr, rpc_addr, handle) = rx.recv().map_err(|_| io::Error::other("server thread died"))??;
+        Ok(Server { addr, rpc_addr, handle, thread: Some(thread) })
     }
 
     /// Stops the server and waits for it.

@@ -35,3 +35,4 @@ pub mod kv;
 pub mod net;
 pub mod reactor;
 pub mod rpc;
+pub mod server;

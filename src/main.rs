@@ -53,6 +53,10 @@ struct ServerArgs {
     /// debug, verbose, notice or warning [default: notice].
     #[arg(long)]
     loglevel: Option<String>,
+    /// Also serve the RPC demo service on this port, on the same reactor thread. The KV port then accepts RPC
+    /// connections too (told apart by their first byte).
+    #[arg(long, env = "PLEXUS_RPC_PORT")]
+    rpc_port: Option<u16>,
 }
 
 fn init_logging(config: &Config) {
@@ -101,7 +105,7 @@ fn load_config(args: &ServerArgs) -> Result<Config, String> {
 fn server(args: ServerArgs) -> Result<(), String> {
     let config = load_config(&args)?;
     init_logging(&config);
-    let opts = ServerOptions { config, handle_signals: true };
+    let opts = ServerOptions { config, handle_signals: true, rpc_port: args.rpc_port };
     let (mut reactor, addrs) = build(&opts, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     for addr in &addrs {
         tracing::info!(%addr, "ready to accept connections");

@@ -87,7 +87,7 @@ impl KvServer {
     }
 
     /// Applies `CONFIG SET` changes that live outside the engine: decoder limits, the idle timeout.
-    fn apply_config(&mut self, cx: &mut Core<Self>) {
+    fn apply_config<P: KvHost>(&mut self, cx: &mut Core<P>) {
         for name in std::mem::take(&mut self.engine.config_changed) {
             match name {
                 "proto-max-bulk-len" | "client-query-buffer-limit" => self.limits = self.decoder_limits(),
@@ -115,7 +115,7 @@ impl KvServer {
     }
 
     /// Carries out what commands asked to be done to other connections.
-    fn apply_effects(&mut self, cx: &mut Core<Self>) {
+    fn apply_effects<P: KvHost>(&mut self, cx: &mut Core<P>) {
         for effect in std::mem::take(&mut self.engine.effects) {
             match effect {
                 Effect::Send { client, bytes } => {
@@ -143,7 +143,10 @@ impl KvServer {
                     let Some(c) = self.engine.clients.get(client) else { continue };
                     cx.close_after_flush(ConnId(c.io));
                 }
-                Effect::Shutdown => cx.stop(self),
+                // Through the loop's own handle: the composed protocol hosting us decides how to shut down.
+                Effect::Shutdown => {
+                    let _ = cx.handle().shutdown();
+                }
                 Effect::Block { client, timeout_ms } => {
                     let Some(c) = self.engine.clients.get(client) else { continue };
                     let (conn, id) = (ConnId(c.io), c.id);
@@ -153,7 +156,7 @@ impl KvServer {
                     }
                     if timeout_ms > 0 {
                         let at = cx.now() + Duration::from_millis(timeout_ms);
-                        let timer = cx.set_timer(at, KvTimer::BlockTimeout { client, id });
+                        let timer = cx.set_timer(at, P::kv_timer(KvTimer::BlockTimeout { client, id }));
                         self.block_timers.insert(client, timer);
                     }
                 }
@@ -173,7 +176,7 @@ impl KvServer {
         }
     }
 
-    fn cron(&mut self, cx: &mut Core<Self>) {
+    fn cron<P: KvHost>(&mut self, cx: &mut Core<P>) {
         let now_ms = self.engine.clock.now_ms();
         for db in self.engine.dbs.iter_mut() {
             if db.expires_len() > 0 {
@@ -186,26 +189,23 @@ impl KvServer {
         self.engine.stats.net_input_bytes = stats.bytes_read;
         self.engine.stats.net_output_bytes = stats.bytes_written;
         self.apply_effects(cx);
-        cx.set_timer(cx.now() + CRON_INTERVAL, KvTimer::Cron);
-    }
-}
-
-impl Protocol for KvServer {
-    type Session = usize;
-    type Timer = KvTimer;
-    type Message = ();
-
-    fn started(&mut self, cx: &mut Core<Self>) {
-        cx.set_timer(cx.now() + CRON_INTERVAL, KvTimer::Cron);
+        cx.set_timer(cx.now() + CRON_INTERVAL, P::kv_timer(KvTimer::Cron));
     }
 
-    fn accept(&mut self, _listener: ListenerId) -> usize {
+    /// Arms the cron (call from [`Protocol::started`]).
+    pub fn on_started<P: KvHost>(&mut self, cx: &mut Core<P>) {
+        cx.set_timer(cx.now() + CRON_INTERVAL, P::kv_timer(KvTimer::Cron));
+    }
+
+    /// Registers a new client; its key goes into the connection's session.
+    pub fn on_accept(&mut self) -> usize {
         self.engine.add_client(usize::MAX)
     }
 
-    fn opened(&mut self, cx: &mut Core<Self>, id: ConnId) {
+    /// The connection is registered: record its addresses, refuse it past `maxclients`.
+    pub fn on_opened<P: KvHost>(&mut self, cx: &mut Core<P>, id: ConnId) {
         let Some(conn) = cx.conn(id) else { return };
-        let key = conn.session;
+        let Some(key) = P::kv_client(&conn.session) else { return };
         let addr = conn.peer().to_string();
         let laddr = conn.local_addr().map(|a| a.to_string()).unwrap_or_default();
         let client = &mut self.engine.clients[key];
@@ -222,8 +222,9 @@ impl Protocol for KvServer {
         }
     }
 
-    fn data(&mut self, cx: &mut Core<Self>, id: ConnId, input: &mut BytesMut) {
-        let Some(key) = cx.conn(id).map(|c| c.session) else { return };
+    /// Runs every complete command in `input`.
+    pub fn on_data<P: KvHost>(&mut self, cx: &mut Core<P>, id: ConnId, input: &mut BytesMut) {
+        let Some(key) = cx.conn(id).and_then(|c| P::kv_client(&c.session)) else { return };
         let high_watermark = cx.config().high_watermark_bytes;
         // The decoder is borrowed out of the client so its argument slices can live while the engine runs.
         let mut decoder = std::mem::take(&mut self.engine.clients[key].decoder);
@@ -274,7 +275,7 @@ impl Protocol for KvServer {
         }
     }
 
-    fn timer(&mut self, cx: &mut Core<Self>, timer: KvTimer) {
+    pub fn on_timer<P: KvHost>(&mut self, cx: &mut Core<P>, timer: KvTimer) {
         match timer {
             KvTimer::Cron => self.cron(cx),
             KvTimer::BlockTimeout { client, id } => {
@@ -287,10 +288,60 @@ impl Protocol for KvServer {
         }
     }
 
-    fn closed(&mut self, cx: &mut Core<Self>, _id: ConnId, key: usize, _reason: CloseReason) {
+    /// The client's connection is gone.
+    pub fn on_closed<P: KvHost>(&mut self, cx: &mut Core<P>, key: usize) {
         if let Some(timer) = self.block_timers.remove(&key) {
             cx.cancel_timer(timer);
         }
         self.engine.remove_client(key);
+    }
+}
+
+/// A reactor protocol that hosts the KV server: [`KvServer`] itself, or a composition that serves KV and RPC on
+/// one loop (`app.rs`). The KV logic is generic over its host so it runs unchanged in both.
+pub trait KvHost: Protocol {
+    /// Wraps a KV timer in the host's timer type; the host hands it back to [`KvServer::on_timer`].
+    fn kv_timer(timer: KvTimer) -> Self::Timer;
+    /// The engine client behind a connection, if that connection speaks RESP.
+    fn kv_client(session: &Self::Session) -> Option<usize>;
+}
+
+impl KvHost for KvServer {
+    fn kv_timer(timer: KvTimer) -> KvTimer {
+        timer
+    }
+
+    fn kv_client(session: &usize) -> Option<usize> {
+        Some(*session)
+    }
+}
+
+impl Protocol for KvServer {
+    type Session = usize;
+    type Timer = KvTimer;
+    type Message = ();
+
+    fn started(&mut self, cx: &mut Core<Self>) {
+        self.on_started(cx);
+    }
+
+    fn accept(&mut self, _listener: ListenerId) -> usize {
+        self.on_accept()
+    }
+
+    fn opened(&mut self, cx: &mut Core<Self>, id: ConnId) {
+        self.on_opened(cx, id);
+    }
+
+    fn data(&mut self, cx: &mut Core<Self>, id: ConnId, input: &mut BytesMut) {
+        self.on_data(cx, id, input);
+    }
+
+    fn timer(&mut self, cx: &mut Core<Self>, timer: KvTimer) {
+        self.on_timer(cx, timer);
+    }
+
+    fn closed(&mut self, cx: &mut Core<Self>, _id: ConnId, key: usize, _reason: CloseReason) {
+        self.on_closed(cx, key);
     }
 }

@@ -45,6 +45,7 @@ pub use frame::{Call, CallKind, Frame, FrameDecoder, FrameError, Metadata, Role,
 pub use message::{Message, Raw};
 pub use middleware::{Interceptor, Metrics, RateLimit, TokenAuth, TraceLog};
 pub use offload::WorkerPool;
-pub use server::{BackgroundServer, RpcServer, ServerConfig, ServerHost};
+pub use server::{BackgroundServer, RpcServer, ServerConfig, ServerHost, ServerTimer};
+pub use service::ServerEvent;
 pub use service::{Ctx, Inbound, Router, SendError, ServerStream};
 pub use status::{Code, Status};

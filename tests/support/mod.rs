@@ -440,6 +440,19 @@ impl RawConn {
 
     /// Reads one complete RESP2 or RESP3 reply and returns its raw bytes.
     #[track_caller]
+    /// Everything the server sends until it closes: bytes already buffered here first, then the socket to EOF (a
+    /// reset counts as the end).
+    pub fn read_until_close(&mut self) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = std::mem::take(&mut self.pending);
+        match self.stream.read_to_end(&mut out) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("reading to the close failed: {e}"),
+        }
+        out
+    }
+
     pub fn read_frame(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         self.read_frame_into(&mut out);
