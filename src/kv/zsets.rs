@@ -30,12 +30,12 @@ use super::cmd::{flag::*, Command};
 use super::dict::{Dict, Key};
 use super::error::{err, CmdError, CmdResult};
 use super::exec::{Ctx, Engine, Notify};
-use super::glob::glob_match;
-use super::keys::{parse_cursor, parse_scan_opts, ScanOpts};
+use super::keys::{parse_cursor, parse_scan_opts, scan_collection, scan_reply};
 use super::num::{format_double, parse_f64, parse_i64};
 use super::reply::{Reply, Resp};
 use super::value::{SetValue, Value};
 use super::zset::{normalize_rank_range, LexBound, RangeIter, ScoreBound, ZSet};
+use bytes::Bytes;
 
 const XX_AND_NX: CmdError = err("ERR XX and NX options at the same time are not compatible");
 const GT_LT_NX: CmdError = err("ERR GT, LT, and/or NX options at the same time are not compatible");
@@ -49,10 +49,6 @@ const WITHSCORES_BYLEX: CmdError = err("ERR syntax error, WITHSCORES not support
 const WEIGHT_NOT_FLOAT: CmdError = err("ERR weight value is not a float");
 const NOT_POSITIVE: CmdError = err("ERR value is out of range, must be positive");
 const INVALID_CURSOR: CmdError = err("ERR invalid cursor");
-
-/// `ZSCAN` on a hash-table encoded set visits at most `count * 10` buckets per call (Redis's `maxiterations`), so
-/// a sparse table cannot make one call walk everything.
-const SCAN_BUCKETS_PER_COUNT: usize = 10;
 
 const RANGE_COMPLEXITY: &str = "O(log(N)+M) with N being the number of elements in the sorted set and M the number \
 of elements returned.";
@@ -1285,41 +1281,26 @@ fn zscan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     let cursor = parse_cursor(argv[2]).ok_or(INVALID_CURSOR)?;
     let (db, now) = (cx.db, cx.now_ms);
     let Some(z) = read_zset(cx.engine, db, argv[1], now)? else {
-        cx.reply.array(2);
-        cx.reply.bulk(b"0");
-        cx.reply.array(0);
+        scan_reply::<&[u8]>(&mut cx.reply, 0, &[]);
         return Ok(());
     };
-    let ScanOpts { count, pattern, .. } = parse_scan_opts(&argv[3..], false)?;
-    // Owned copies: `Dict::scan` lends each member only for the duration of its callback.
-    let mut found: Vec<(Key, f64)> = Vec::new();
-    let next = if z.encoding() == "listpack" {
-        found.extend(z.iter().map(|(member, score)| (Key::from_slice(member), score)));
-        0
-    } else {
-        let mut budget = count.saturating_mul(SCAN_BUCKETS_PER_COUNT);
-        let mut cursor = cursor;
-        loop {
-            cursor = z.dict().scan(cursor, |member, score| found.push((Key::from_slice(member), *score)));
-            // Redis counts reply entries, two per element, against COUNT.
-            if cursor == 0 || budget == 0 || found.len().saturating_mul(2) >= count {
-                break;
-            }
-            budget -= 1;
-        }
-        cursor
+    let opts = parse_scan_opts(&argv[3..], false)?;
+    let emit = |member: &[u8], score: &f64, out: &mut Vec<Bytes>| {
+        out.push(Bytes::copy_from_slice(member));
+        out.push(Bytes::copy_from_slice(format_double(*score).as_bytes()));
     };
-    if let Some(p) = pattern {
-        found.retain(|(member, _)| glob_match(p, member, false));
-    }
-    let mut digits = itoa::Buffer::new();
-    cx.reply.array(2);
-    cx.reply.bulk(digits.format(next).as_bytes());
-    cx.reply.array(found.len() * 2);
-    for (member, score) in &found {
-        cx.reply.bulk(member.as_bytes());
-        cx.reply.bulk(format_double(*score).as_bytes());
-    }
+    let (next, items) = if z.encoding() == "listpack" {
+        // A listpack zset is stored in score order, so Redis returns it whole in that order.
+        let mut items = Vec::new();
+        for (member, score) in z.iter().filter(|(m, _)| opts.matches(m)) {
+            emit(member, &score, &mut items);
+        }
+        (0, items)
+    } else {
+        // The same walk over the member table as HSCAN and SSCAN.
+        scan_collection(z.dict(), false, cursor, &opts, emit)
+    };
+    scan_reply(&mut cx.reply, next, &items);
     Ok(())
 }
 
