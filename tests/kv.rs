@@ -1040,3 +1040,33 @@ fn binary_listens_on_a_unix_socket() {
     drop(p);
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn binary_reads_a_redis_conf_file_and_flags_override_it() {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!("plexus-test-{}-{}.conf", std::process::id(), support::free_low_port()));
+    std::fs::write(&path, "# a comment\nrequirepass \"file pass\"\ndatabases 3\ntimeout 0\n").unwrap();
+    let p = spawn_plexus(&[path.to_str().unwrap(), "--databases", "4"], &[]);
+    let mut c = p.raw();
+    c.call(PING, NOAUTH);
+    c.call(&cmd(&[b"AUTH", b"file pass"]), OK);
+    c.call(&cmdline("SELECT 3"), OK); // the flag (4 databases) beats the file (3)
+    c.call(&cmdline("CONFIG GET databases"), b"*2\r\n$9\r\ndatabases\r\n$1\r\n4\r\n");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn binary_refuses_a_bad_config_file_naming_the_line() {
+    let path =
+        std::env::temp_dir().join(format!("plexus-bad-{}-{}.conf", std::process::id(), support::free_low_port()));
+    std::fs::write(&path, "port 7000\nnot-a-directive yes\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plexus"))
+        .args(["server", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at line 2") && stderr.contains("not-a-directive"), "{stderr}");
+    assert!(stderr.contains("Bad directive or wrong number of arguments"), "{stderr}");
+}

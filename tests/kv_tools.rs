@@ -126,19 +126,51 @@ fn redis_cli_pipe_mass_insertion() {
 // redis-benchmark
 // ----------------------------------------------------------------------------------------------------------------
 
-#[test]
-fn redis_benchmark_runs_without_errors() {
+/// Runs redis-benchmark against a fresh server with `args` and checks it finished with every named test and no error.
+fn redis_benchmark(args: &[&str], expected_tests: &[&str]) {
     let Some(bench) = tool("redis-benchmark") else { return };
     let s = server();
     let mut command = Command::new(bench);
-    command.args(["-h", "127.0.0.1", "-p", &s.port().to_string(), "-t", "set,get,incr,mset", "-n", "20000", "-q"]);
+    command.args(["-h", "127.0.0.1", "-p", &s.port().to_string()]).args(args);
     let out = run_with_timeout(command, b"", TOOL_TIMEOUT);
     assert_success("redis-benchmark", &out);
     let all = out.stdout_text() + &out.stderr_text();
     assert!(!all.contains("ERR") && !all.contains("Error"), "redis-benchmark reported errors:\n{all}");
-    for test in ["SET:", "GET:", "INCR:", "MSET"] {
+    for test in expected_tests {
         assert!(out.stdout_text().contains(test), "no {test} line in:\n{}", out.stdout_text());
     }
+}
+
+#[test]
+fn redis_benchmark_runs_without_errors() {
+    redis_benchmark(&["-t", "set,get,incr,mset", "-n", "20000", "-q"], &["SET:", "GET:", "INCR:", "MSET"]);
+}
+
+#[test]
+fn redis_benchmark_default_suite_runs_without_errors() {
+    // Every test redis-benchmark runs by default: strings, lists, sets, hashes, sorted sets, LRANGE, MSET.
+    let every_default_test = [
+        "PING_INLINE:",
+        "PING_MBULK:",
+        "SET:",
+        "GET:",
+        "INCR:",
+        "LPUSH:",
+        "RPUSH:",
+        "LPOP:",
+        "RPOP:",
+        "SADD:",
+        "HSET:",
+        "SPOP:",
+        "ZADD:",
+        "ZPOPMIN:",
+        "LRANGE_100",
+        "LRANGE_300",
+        "LRANGE_500",
+        "LRANGE_600",
+        "MSET",
+    ];
+    redis_benchmark(&["-n", "10000", "-q"], &every_default_test);
 }
 
 // ----------------------------------------------------------------------------------------------------------------
