@@ -635,56 +635,14 @@ fn hscan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::kv::clock::ManualClock;
-    use crate::kv::config::Config;
-    use crate::kv::exec::Engine;
-    use std::collections::{HashMap, HashSet};
-    use std::sync::Arc;
 
-    const T0: u64 = 1_700_000_000_000;
+    use crate::kv::testing::T;
+
+    use std::collections::{HashMap, HashSet};
+
     const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
     const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
     const SYNTAX: &str = "-ERR syntax error\r\n";
-
-    /// An engine with one client and a clock the test moves by hand.
-    struct T {
-        e: Engine,
-        c: usize,
-    }
-
-    impl T {
-        fn new() -> T {
-            let clock = ManualClock::new(T0);
-            let mut e = Engine::new(Config::new(), Arc::new(clock));
-            let c = e.add_client(0);
-            T { e, c }
-        }
-
-        fn resp3(&mut self) {
-            self.e.clients[self.c].resp = Resp::V3;
-        }
-
-        /// Runs a command given as text arguments; returns the reply as text.
-        fn call(&mut self, args: &[&str]) -> String {
-            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            String::from_utf8(self.e.call(self.c, &argv)).expect("utf-8 reply")
-        }
-
-        fn exists(&mut self, key: &str) -> bool {
-            let now = self.e.clock.now_ms();
-            self.e.dbs[0].contains(key.as_bytes(), now)
-        }
-
-        fn encoding(&mut self, key: &str) -> &'static str {
-            let now = self.e.clock.now_ms();
-            self.e.dbs[0].get(key.as_bytes(), now).map_or("none", Value::encoding)
-        }
-
-        fn dirty(&self) -> u64 {
-            self.e.stats.dirty
-        }
-    }
 
     fn bulk(s: &str) -> String {
         format!("${}\r\n{s}\r\n", s.len())

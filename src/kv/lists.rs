@@ -981,15 +981,9 @@ fn ltrim(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::kv::clock::ManualClock;
-    use crate::kv::config::Config;
-    use crate::kv::reply::Resp;
-
-    /// 2023-11-14T22:13:20Z in Unix ms: any fixed "now" works.
-    const T0: u64 = 1_700_000_000_000;
+    use crate::kv::testing::{T, T0};
 
     const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
     const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
@@ -1000,45 +994,12 @@ mod tests {
     const EMPTY: &str = "*0\r\n";
     const OK: &str = "+OK\r\n";
 
-    /// An engine with one client and a clock the test moves by hand.
-    struct T {
-        e: Engine,
-        c: usize,
-        clock: ManualClock,
+    /// Helpers only this family's tests need, on the shared harness.
+    trait ListsExt {
+        fn list(&mut self, key: &str) -> Vec<String>;
     }
 
-    impl T {
-        fn new() -> T {
-            let clock = ManualClock::new(T0);
-            let mut e = Engine::new(Config::new(), Arc::new(clock.clone()));
-            let c = e.add_client(0);
-            T { e, c, clock }
-        }
-
-        fn resp3(&mut self) {
-            self.e.clients[self.c].resp = Resp::V3;
-        }
-
-        /// Runs a command given as text arguments; returns the reply bytes as text.
-        fn call(&mut self, args: &[&str]) -> String {
-            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            String::from_utf8(self.raw(&argv)).expect("utf-8 reply")
-        }
-
-        fn raw(&mut self, argv: &[&[u8]]) -> Vec<u8> {
-            self.e.call(self.c, argv)
-        }
-
-        fn exists(&mut self, key: &str) -> bool {
-            let now = self.e.clock.now_ms();
-            self.e.dbs[0].contains(key.as_bytes(), now)
-        }
-
-        fn dirty(&self) -> u64 {
-            self.e.stats.dirty
-        }
-
-        /// The list's contents via LRANGE 0 -1, as strings.
+    impl ListsExt for T {
         fn list(&mut self, key: &str) -> Vec<String> {
             let now = self.e.clock.now_ms();
             match self.e.dbs[0].get(key.as_bytes(), now) {

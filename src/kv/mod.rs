@@ -30,6 +30,8 @@ pub mod server;
 pub mod server_cmds;
 pub mod sets;
 pub mod strings;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tx;
 pub mod value;
 pub mod zset;

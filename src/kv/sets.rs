@@ -830,66 +830,22 @@ fn sscan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::clock::{Clock, ManualClock};
-    use crate::kv::config::Config;
-    use crate::kv::exec::Engine;
-    use crate::kv::reply::Resp;
-    use std::sync::Arc;
+    use crate::kv::testing::T;
 
-    const T0: u64 = 1_700_000_000_000;
     const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
     const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
     const SYNTAX: &str = "-ERR syntax error\r\n";
 
-    /// An engine with one client and a clock the test moves by hand.
-    struct T {
-        e: Engine,
-        c: usize,
-        clock: ManualClock,
+    /// Helpers only this family's tests need, on the shared harness.
+    trait SetsExt {
+        fn members(&mut self, args: &[&str]) -> Vec<String>;
     }
 
-    impl T {
-        fn new() -> T {
-            let clock = ManualClock::new(T0);
-            let mut e = Engine::new(Config::new(), Arc::new(clock.clone()));
-            let c = e.add_client(0);
-            T { e, c, clock }
-        }
-
-        fn resp3(&mut self) {
-            self.e.clients[self.c].resp = Resp::V3;
-        }
-
-        /// Runs a command given as text arguments; returns the reply as text.
-        fn call(&mut self, args: &[&str]) -> String {
-            let argv: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            String::from_utf8(self.e.call(self.c, &argv)).expect("utf-8 reply")
-        }
-
-        fn exists(&mut self, key: &str) -> bool {
-            let now = self.clock.now_ms();
-            self.e.dbs[0].contains(key.as_bytes(), now)
-        }
-
-        fn ttl_ms(&mut self, key: &str) -> Option<u64> {
-            let now = self.clock.now_ms();
-            self.e.dbs[0].expire_at(key.as_bytes(), now).map(|at| at - now)
-        }
-
-        fn encoding(&mut self, key: &str) -> &'static str {
-            let now = self.clock.now_ms();
-            self.e.dbs[0].get(key.as_bytes(), now).map_or("none", Value::encoding)
-        }
-
-        /// The members of a set reply (any order), sorted.
+    impl SetsExt for T {
         fn members(&mut self, args: &[&str]) -> Vec<String> {
             let mut m = bulks(&self.call(args));
             m.sort();
             m
-        }
-
-        fn dirty(&self) -> u64 {
-            self.e.stats.dirty
         }
     }
 

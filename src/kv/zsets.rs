@@ -1306,14 +1306,9 @@ fn zscan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
-    use crate::kv::clock::ManualClock;
-    use crate::kv::config::Config;
-
-    /// Any fixed "now" works: 2023-11-14T22:13:20Z in Unix ms.
-    const T0: u64 = 1_700_000_000_000;
+    use crate::kv::testing::{T, T0};
 
     const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
     const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
@@ -1323,42 +1318,12 @@ mod tests {
     const NOT_LEX: &str = "-ERR min or max not valid string range item\r\n";
     const EMPTY: &str = "*0\r\n";
 
-    /// An engine with one client and a clock only the test moves.
-    struct T {
-        e: Engine,
-        c: usize,
+    /// Helpers only this family's tests need, on the shared harness.
+    trait ZsetsExt {
+        fn abc(&mut self, key: &str, n: usize);
     }
 
-    impl T {
-        fn new() -> T {
-            let mut e = Engine::new(Config::new(), Arc::new(ManualClock::new(T0)));
-            let c = e.add_client(0);
-            T { e, c }
-        }
-
-        fn resp3(&mut self) {
-            self.e.clients[self.c].resp = Resp::V3;
-        }
-
-        /// Runs a command written as space-separated words; returns the reply as text.
-        fn cmd(&mut self, line: &str) -> String {
-            let argv: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-            self.raw(&argv)
-        }
-
-        fn raw(&mut self, argv: &[&[u8]]) -> String {
-            String::from_utf8(self.e.call(self.c, argv)).expect("utf-8 reply")
-        }
-
-        fn exists(&mut self, key: &str) -> bool {
-            self.e.dbs[0].contains(key.as_bytes(), T0)
-        }
-
-        fn encoding(&mut self, key: &str) -> &'static str {
-            self.e.dbs[0].get(key.as_bytes(), T0).map_or("none", Value::encoding)
-        }
-
-        /// `ZADD key 1 a 2 b 3 c ...`: the n-th letter scores n.
+    impl ZsetsExt for T {
         fn abc(&mut self, key: &str, n: usize) {
             let args: Vec<String> = (0..n).map(|i| format!("{} {}", i + 1, (b'a' + i as u8) as char)).collect();
             assert_eq!(self.cmd(&format!("ZADD {key} {}", args.join(" "))), format!(":{n}\r\n"));
@@ -1876,12 +1841,12 @@ mod tests {
     fn binary_members_are_kept_as_bytes() {
         let mut t = T::new();
         let member: &[u8] = b"a\0\xff\r\nb";
-        assert_eq!(t.raw(&[b"ZADD", b"z", b"1", member]), ":1\r\n");
+        assert_eq!(t.raw_text(&[b"ZADD", b"z", b"1", member]), ":1\r\n");
         let mut want = b"*1\r\n$6\r\n".to_vec();
         want.extend_from_slice(member);
         want.extend_from_slice(b"\r\n");
         assert_eq!(t.e.call(t.c, &[b"ZRANGE", b"z", b"0", b"-1"]), want);
-        assert_eq!(t.raw(&[b"ZSCORE", b"z", member]), "$1\r\n1\r\n");
-        assert_eq!(t.raw(&[b"ZREM", b"z", member]), ":1\r\n");
+        assert_eq!(t.raw_text(&[b"ZSCORE", b"z", member]), "$1\r\n1\r\n");
+        assert_eq!(t.raw_text(&[b"ZREM", b"z", member]), ":1\r\n");
     }
 }
