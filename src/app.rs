@@ -5,7 +5,8 @@
 //!      listeners: TCP on each --bind address, optional Unix socket
 //! ```
 //!
-//! Tests use [`Server::start`] to run the same server in-process on an ephemeral port.
+//! Tests use [`Server::start`] to run the same server in-process on an ephemeral port, and
+//! [`Server::start_threads`] to run the thread-per-connection baseline ([`crate::kv::threads`]) the same way.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -16,6 +17,7 @@ use crate::kv::clock::{Clock, SystemClock};
 use crate::kv::config::Config;
 use crate::kv::exec::Engine;
 use crate::kv::server::KvServer;
+use crate::kv::threads::{ThreadsHandle, ThreadsServer};
 use crate::net::{bind_tcp, bind_unix, TcpOptions};
 use crate::reactor::{Config as ReactorConfig, Handle, Reactor};
 use crate::rpc::demo::demo_router;
@@ -40,6 +42,42 @@ impl ServerOptions {
             panic!("invalid test option {name}={value}: {e}");
         }
         self
+    }
+}
+
+/// The I/O model serving the engine: `plexus server --io reactor|threads`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Io {
+    /// One thread, epoll, every connection in a slab (the product).
+    #[default]
+    Reactor,
+    /// One blocking OS thread per connection, the engine behind a mutex (the baseline it is measured against).
+    Threads,
+}
+
+impl Io {
+    pub fn name(self) -> &'static str {
+        match self {
+            Io::Reactor => "reactor",
+            Io::Threads => "threads",
+        }
+    }
+}
+
+impl std::str::FromStr for Io {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Io, String> {
+        match s {
+            "reactor" => Ok(Io::Reactor),
+            "threads" => Ok(Io::Threads),
+            _ => Err(format!("unknown I/O model '{s}' (reactor or threads)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Io {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -102,13 +140,19 @@ fn build_on(
     Ok((reactor, addrs))
 }
 
-/// A server running on a background thread, for tests and embedding. Shut down on drop.
+/// A server running on background threads, for tests and embedding. Shut down on drop.
 pub struct Server {
     pub addr: SocketAddr,
-    /// The RPC port's address, when [`ServerOptions::rpc_port`] was set.
+    /// The RPC port's address, when [`ServerOptions::rpc_port`] was set (reactor only).
     pub rpc_addr: Option<SocketAddr>,
-    pub handle: Handle<PlexusServer>,
+    stopper: Stopper,
     thread: Option<thread::JoinHandle<io::Result<()>>>,
+}
+
+/// How to ask each I/O model to stop.
+enum Stopper {
+    Reactor(Handle<PlexusServer>),
+    Threads(ThreadsHandle),
 }
 
 impl Server {
@@ -132,7 +176,37 @@ impl Server {
             reactor.run()
         });
         let (addr, rpc_addr, handle) = rx.recv().map_err(|_| io::Error::other("server thread died"))??;
-        Ok(Server { addr, rpc_addr, handle, thread: Some(thread) })
+        Ok(Server { addr, rpc_addr, stopper: Stopper::Reactor(handle), thread: Some(thread) })
+    }
+
+    /// Starts the thread-per-connection server ([`Io::Threads`]) on 127.0.0.1 with a free port.
+    pub fn start_threads(opts: ServerOptions) -> io::Result<Server> {
+        Self::start_threads_with_clock(opts, Arc::new(SystemClock))
+    }
+
+    /// [`Server::start_threads`] with an injected clock.
+    pub fn start_threads_with_clock(opts: ServerOptions, clock: Arc<dyn Clock>) -> io::Result<Server> {
+        let server = ThreadsServer::bind(&opts.config, clock, Some(IpAddr::from([127, 0, 0, 1])), false)?;
+        let addr = server.local_addrs()[0];
+        let stopper = Stopper::Threads(server.handle());
+        let thread = thread::Builder::new().name("threads-cron".into()).spawn(move || server.run())?;
+        Ok(Server { addr, rpc_addr: None, stopper, thread: Some(thread) })
+    }
+
+    /// Starts a server of either I/O model.
+    pub fn start_io(io: Io, opts: ServerOptions) -> io::Result<Server> {
+        match io {
+            Io::Reactor => Self::start(opts),
+            Io::Threads => Self::start_threads(opts),
+        }
+    }
+
+    /// The reactor's handle (to post closures to the loop), or `None` for the threads model.
+    pub fn handle(&self) -> Option<&Handle<PlexusServer>> {
+        match &self.stopper {
+            Stopper::Reactor(h) => Some(h),
+            Stopper::Threads(_) => None,
+        }
     }
 
     /// Stops the server and waits for it.
@@ -142,7 +216,12 @@ impl Server {
 
     fn shutdown(&mut self) -> io::Result<()> {
         let Some(t) = self.thread.take() else { return Ok(()) };
-        let _ = self.handle.shutdown();
+        match &self.stopper {
+            Stopper::Reactor(h) => {
+                let _ = h.shutdown();
+            }
+            Stopper::Threads(h) => h.shutdown(),
+        }
         t.join().map_err(|_| io::Error::other("server thread panicked"))?
     }
 }

@@ -1,13 +1,15 @@
-//! The `plexus` binary: `plexus server` runs the Redis-compatible server on the reactor.
+//! The `plexus` binary: `plexus server` runs the Redis-compatible server on the reactor (or, with `--io threads`,
+//! on one thread per connection).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use plexus::app::{build, ServerOptions};
+use plexus::app::{build, Io, ServerOptions};
 use plexus::kv::clock::SystemClock;
 use plexus::kv::config::Config;
+use plexus::kv::threads::ThreadsServer;
 
 #[derive(Parser)]
 #[command(name = "plexus", version, about = "An epoll reactor driving a Redis-compatible server and an RPC protocol")]
@@ -57,6 +59,10 @@ struct ServerArgs {
     /// connections too (told apart by their first byte).
     #[arg(long, env = "PLEXUS_RPC_PORT")]
     rpc_port: Option<u16>,
+    /// I/O model: `reactor` (epoll, one thread) or `threads` (one blocking thread per connection, the
+    /// benchmark baseline). Same commands, limits and replies either way.
+    #[arg(long, default_value = "reactor")]
+    io: Io,
 }
 
 fn init_logging(config: &Config) {
@@ -106,6 +112,18 @@ fn server(args: ServerArgs) -> Result<(), String> {
     let config = load_config(&args)?;
     init_logging(&config);
     let opts = ServerOptions { config, handle_signals: true, rpc_port: args.rpc_port };
+    if args.io == Io::Threads {
+        if opts.rpc_port.is_some() {
+            return Err("--rpc-port needs --io reactor: the threads baseline serves only the KV protocol".into());
+        }
+        let server = ThreadsServer::bind(&opts.config, Arc::new(SystemClock), None, true).map_err(|e| e.to_string())?;
+        for addr in server.local_addrs() {
+            tracing::info!(%addr, io = "threads", "ready to accept connections");
+        }
+        server.run().map_err(|e| e.to_string())?;
+        tracing::info!("bye");
+        return Ok(());
+    }
     let (mut reactor, addrs) = build(&opts, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     for addr in &addrs {
         tracing::info!(%addr, "ready to accept connections");

@@ -32,6 +32,7 @@ pub mod sets;
 pub mod strings;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod threads;
 pub mod tx;
 pub mod value;
 pub mod zset;
