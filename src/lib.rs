@@ -13,6 +13,7 @@
 //! | [`rpc`] | the framed RPC protocol: frames, streams, deadlines, status codes | RPC frames |
 //! | [`echo`] | the smallest protocol, for tests, benchmarks and the third teaching example | nothing |
 //! | [`app`] | `plexus server` assembled: configuration, listeners, reactor | everything |
+//! | [`bench`] | `plexus bench`: a load generator on the reactor, and the reactor-vs-threads-vs-Redis lab | RESP replies, `/proc` |
 //!
 //! Dependencies point one way: `reactor` and `net` know nothing of RESP or RPC; `kv` and `rpc` plug into the
 //! reactor through the [`reactor::Protocol`] trait; `app` and the binary sit on top.
@@ -30,6 +31,7 @@
 //! Start reading at [`reactor`] (the loop and its rules), then [`kv::server`] (how a protocol uses it). The
 //! `examples/` directory builds up to the reactor from raw `epoll`, and `docs/reactor.md` explains why.
 pub mod app;
+pub mod bench;
 pub mod echo;
 pub mod kv;
 pub mod net;

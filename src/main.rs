@@ -25,6 +25,8 @@ enum Command {
     /// Settings come from, in increasing precedence: Redis 7.0 defaults, the config file (redis.conf syntax),
     /// PLEXUS_<NAME> environment variables for any parameter (e.g. PLEXUS_MAXMEMORY_POLICY), and these flags.
     Server(ServerArgs),
+    /// Load-test a RESP server with a generator built on the plexus reactor (see docs/benchmarks.md).
+    Bench(plexus::bench::cli::BenchCmd),
 }
 
 #[derive(clap::Args)]
@@ -137,6 +139,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => server(args),
+        Command::Bench(cmd) => plexus::bench::cli::main(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

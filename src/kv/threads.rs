@@ -70,7 +70,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use super::clock::Clock;
 use super::config::Config;
 use super::exec::{Effect, Engine};
-use super::resp::{Decoder, Limits};
+use super::resp::{Decoder, Encoder, Limits, Resp};
 use super::server::CRON_INTERVAL;
 use crate::net::OutBuf;
 
@@ -723,7 +723,7 @@ fn run_batch(shared: &Shared, key: usize, me: &Arc<Peer>, decoder: &mut Decoder,
             }
             Err(e) => {
                 if e.replies() {
-                    replies.extend_from_slice(&e.message());
+                    Encoder::new(replies.buf(), Resp::V2).error(&e.message());
                 }
                 tracing::debug!(client = key, error = %e, "protocol error");
                 close = true;
