@@ -39,8 +39,15 @@
 //! appended drains the queue into the socket while holding the target's writer lock. Writing to another client's
 //! socket while holding the engine lock would let one slow subscriber stall the whole server; writing without a
 //! queue could reorder replies. A slow subscriber still stalls the *publishing* thread (blocking `write`), which
-//! is the classic cost of this model. Simplification against Redis: no `client-output-buffer-limit` here (Redis
-//! buffers and disconnects a subscriber that falls too far behind).
+//! is the classic cost of this model. A subscriber's queue is bounded by the `client-output-buffer-limit pubsub`
+//! hard limit, past which it is disconnected, as in Redis (the soft limit is not enforced here).
+//!
+//! # Blocking commands
+//!
+//! `BLPOP` and friends park a client ([`Effect::Block`]): its thread stops running input and waits on a condition
+//! variable, with the command's timeout. Whichever thread serves the key queues the reply and signals
+//! [`Effect::Unblock`]; on timeout the parked thread itself asks the engine for the null reply. Either way the
+//! commands pipelined behind the blocking one then run, before the next read.
 //!
 //! # Stack size
 //!
@@ -85,6 +92,12 @@ pub const READ_CHUNK_BYTES: usize = 16 * 1024;
 const EXPIRE_ROUNDS_PER_CRON: usize = 16;
 const REHASH_STEPS_PER_CRON: usize = 100;
 
+/// How long a lingering close waits for the peer to close its side (the reactor's `LINGER`).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// How often a thread parked by a blocking command checks whether its client hung up.
+const BLOCKED_LIVENESS_CHECK: Duration = Duration::from_millis(50);
+
 /// After `EMFILE`, wait this long before accepting again, as the reactor does (retrying at once would spin).
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
@@ -112,6 +125,19 @@ impl Sock {
             Sock::Tcp(s) => s.shutdown(how),
             Sock::Unix(s) => s.shutdown(how),
         }
+    }
+
+    /// Whether the peer has closed its side: a peek that neither blocks nor consumes (`MSG_PEEK | MSG_DONTWAIT`,
+    /// so the socket stays in blocking mode for the threads that write to it). Pending data or "nothing yet"
+    /// both mean the client is still there.
+    fn hung_up(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+        let result = match self {
+            Sock::Tcp(s) => socket2::SockRef::from(s).recv_with_flags(&mut byte, flags),
+            Sock::Unix(s) => socket2::SockRef::from(s).recv_with_flags(&mut byte, flags),
+        };
+        matches!(result, Ok(0))
     }
 
     fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
@@ -523,8 +549,10 @@ fn admit(shared: &Arc<Shared>, sock: Sock, addr: String, laddr: String) {
             st.engine.stats.rejected_connections += 1;
             st.engine.remove_client(key);
             drop(st);
-            let mut w = lock(&peer.writer);
-            let _ = w.write_all(b"-ERR max number of clients reached\r\n");
+            let _ = lock(&peer.writer).write_all(b"-ERR max number of clients reached\r\n");
+            // Linger on a throwaway thread, so the accept loop goes on; without a thread, just close.
+            let mut sock = sock;
+            let _ = thread::Builder::new().stack_size(CONN_STACK_BYTES).spawn(move || linger(&mut sock));
             return;
         }
         let c = &mut st.engine.clients[key];
@@ -565,6 +593,8 @@ fn serve(shared: &Shared, key: usize, mut sock: Sock, me: &Arc<Peer>) {
     let mut decoder = Decoder::new();
     let mut scratch = vec![0u8; READ_CHUNK_BYTES];
     let mut idle = 0;
+    // Whether the client closed first (then there is nothing left to linger for).
+    let mut peer_closed = false;
     'conn: loop {
         let want = if me.idle_exempt.load(Ordering::Relaxed) { 0 } else { shared.idle_ms.load(Ordering::Relaxed) };
         if want != idle {
@@ -579,8 +609,12 @@ fn serve(shared: &Shared, key: usize, mut sock: Sock, me: &Arc<Peer>) {
                 tracing::debug!(client = key, "idle timeout");
                 break;
             }
-            Err(_) => break,
+            Err(_) => {
+                peer_closed = true;
+                break;
+            }
         };
+        peer_closed |= eof;
         if shared.stopping.load(Ordering::Acquire) || me.killed.load(Ordering::Acquire) {
             break;
         }
@@ -609,14 +643,43 @@ fn serve(shared: &Shared, key: usize, mut sock: Sock, me: &Arc<Peer>) {
         }
     }
     let _ = me.flush(&shared.bytes_out);
+    if !peer_closed {
+        linger(&mut sock);
+    }
     let _ = sock.shutdown(Shutdown::Both);
     forget(shared, key);
 }
 
-/// Waits while the client is blocked. Returns `false` if the connection must close instead (killed, shutdown).
+/// Lingering close, as the reactor does it (nginx's `lingering_close`): closing a socket whose peer is still
+/// sending makes the kernel answer with RST, which can destroy the last reply (a protocol error, `-ERR max number
+/// of clients reached`) before the peer reads it. So: send FIN, discard what still arrives until the peer closes
+/// too, for [`LINGER`] at most.
+fn linger(sock: &mut Sock) {
+    if sock.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let deadline = Instant::now() + LINGER;
+    let mut sink = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || sock.set_read_timeout(Some(left)).is_err() {
+            return;
+        }
+        match sock.read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Waits while the client is blocked. Returns `false` if the connection must close instead (killed, shutdown,
+/// or the client went away).
 ///
-/// Simplification against Redis and the reactor: a blocked client is not reading, so a client that disconnects
-/// while blocked is noticed only when it is served or times out.
+/// The thread waits on a condition variable, not in `read(2)`, so it checks every [`BLOCKED_LIVENESS_CHECK`]
+/// whether the client hung up (a non-blocking peek that returns end-of-file), to forget it as Redis does. Redis
+/// and the reactor notice at once, since they keep reading from blocked clients.
 fn wait_while_blocked(shared: &Shared, key: usize, me: &Peer) -> bool {
     let mut state = lock(&me.block);
     loop {
@@ -626,14 +689,12 @@ fn wait_while_blocked(shared: &Shared, key: usize, me: &Peer) -> bool {
         if !state.blocked {
             return true;
         }
+        if me.control.hung_up() {
+            return false;
+        }
+        let now = Instant::now();
         match state.deadline {
-            None => state = me.wake.wait(state).unwrap_or_else(|p| p.into_inner()),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now < deadline {
-                    state = me.wake.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
-                    continue;
-                }
+            Some(deadline) if now >= deadline => {
                 // Timed out: the engine answers null and unblocks (which clears `blocked` through the effects).
                 drop(state);
                 let mut st = lock(&shared.state);
@@ -651,6 +712,10 @@ fn wait_while_blocked(shared: &Shared, key: usize, me: &Peer) -> bool {
                     return false;
                 }
                 state = lock(&me.block);
+            }
+            deadline => {
+                let wait = deadline.map_or(BLOCKED_LIVENESS_CHECK, |d| (d - now).min(BLOCKED_LIVENESS_CHECK));
+                state = me.wake.wait_timeout(state, wait).unwrap_or_else(|p| p.into_inner()).0;
             }
         }
     }
