@@ -2,7 +2,7 @@
 //! one thread with [`Core::connect`] (no thread per connection on this side either).
 //!
 //! ```text
-//!  Connecting (at most CONNECT_WINDOW handshakes in flight)
+//!  Connecting (at most CONNECT_WINDOW handshakes in flight; a connection counts once a PING came back)
 //!    --> Prefill (optional: SET every key once, deep pipeline)
 //!    --> for each phase:  Warmup --> Measure --> Drain (no new requests until every reply is in)
 //!    --> Done (the reactor stops)
@@ -127,7 +127,7 @@ enum Stage {
     Warmup(usize),
     Measure(usize),
     Drain(usize),
-    /// Idle-memory mode: one PING per connection, then quiet until the timer.
+    /// Idle-memory mode: every connection has done its round trip; quiet until the timer.
     Idle,
     Done,
 }
@@ -151,7 +151,7 @@ struct ConnState {
     /// Open loop: when the next request is due.
     next_due: Instant,
     pace_armed: bool,
-    /// Replies still owed in the current stage that are not measured (prefill, idle PING).
+    /// Replies still owed in the current stage that are not measured (handshake PING, prefill).
     untracked: usize,
 }
 
@@ -179,7 +179,6 @@ pub struct BenchClient {
     current: Option<PhaseResult>,
     results: Vec<PhaseResult>,
     idle_wait: Option<Duration>,
-    idle_pending: usize,
     server_idle: Option<ProcSample>,
     progress: Option<indicatif::ProgressBar>,
 }
@@ -237,7 +236,6 @@ impl BenchClient {
             current: None,
             results: Vec::new(),
             idle_wait,
-            idle_pending: 0,
             server_idle: None,
             progress,
         }
@@ -274,18 +272,11 @@ impl BenchClient {
             self.finish(cx);
             return;
         }
-        if self.idle_wait.is_some() {
-            self.stage = Stage::Idle;
-            self.status(format!("idle: one round trip on {} connections", self.connected));
-            for idx in 0..self.conns.len() {
-                if let (true, Some(id)) = (self.conns[idx].up, self.conns[idx].id) {
-                    if let Some(conn) = cx.conn_mut(id) {
-                        workload::encode_ping(conn.out.buf());
-                        self.conns[idx].untracked += 1;
-                        self.idle_pending += 1;
-                    }
-                }
-            }
+        if let Some(quiet) = self.idle_wait {
+            // Every connection has done its round trip (the handshake PING): now stay quiet.
+            let serial = self.next_stage(Stage::Idle);
+            self.status(format!("idle: {} connections quiet for {quiet:?}", self.connected));
+            cx.set_timer(cx.now() + quiet, BenchTimer::StageEnd(serial));
             return;
         }
         if self.opts.prefill {
@@ -463,14 +454,12 @@ impl BenchClient {
                 self.check_prefill_done(cx);
                 return;
             }
-            Stage::Idle => {
+            Stage::Connecting => {
+                // The handshake PING came back: the server really accepted this connection.
                 self.conns[idx].untracked = self.conns[idx].untracked.saturating_sub(1);
-                self.idle_pending = self.idle_pending.saturating_sub(1);
-                if self.idle_pending == 0 {
-                    let serial = self.next_stage(Stage::Idle);
-                    self.status(format!("idle: quiet for {:?}", self.idle_wait.unwrap_or_default()));
-                    cx.set_timer(cx.now() + self.idle_wait.unwrap_or_default(), BenchTimer::StageEnd(serial));
-                }
+                self.connecting = self.connecting.saturating_sub(1);
+                self.connected += 1;
+                self.open_more(cx);
                 return;
             }
             _ => {}
@@ -538,18 +527,24 @@ impl Protocol for BenchClient {
 
     fn connected(&mut self, cx: &mut Core<Self>, id: ConnId, result: io::Result<()>) {
         let Some(idx) = cx.conn(id).map(|c| c.session) else { return };
-        self.connecting = self.connecting.saturating_sub(1);
         match result {
             Ok(()) => {
+                // Connected is not accepted: the kernel completes handshakes into the listen backlog before the
+                // server calls accept(2), and a backlog overflow silently drops them. A connection counts once a
+                // PING has come back; until then it holds its place in the window of handshakes in flight.
                 self.conns[idx].up = true;
-                self.connected += 1;
+                self.conns[idx].untracked += 1;
+                if let Some(conn) = cx.conn_mut(id) {
+                    workload::encode_ping(conn.out.buf());
+                }
             }
             Err(e) => {
+                self.connecting = self.connecting.saturating_sub(1);
                 self.failed += 1;
                 self.connect_error.get_or_insert_with(|| e.to_string());
+                self.open_more(cx);
             }
         }
-        self.open_more(cx);
     }
 
     fn data(&mut self, cx: &mut Core<Self>, id: ConnId, input: &mut BytesMut) {
@@ -634,13 +629,19 @@ impl Protocol for BenchClient {
                 r.errors += owed as u64;
             }
             match self.stage {
-                Stage::Idle => self.idle_pending = self.idle_pending.saturating_sub(owed),
+                Stage::Connecting if owed > 0 => {
+                    // Closed before its handshake PING came back: a failed connect, not a lost connection.
+                    self.lost -= 1;
+                    self.failed += 1;
+                    self.connecting = self.connecting.saturating_sub(1);
+                    self.open_more(cx);
+                }
                 // Keys whose SET was lost are left unset; GETs of them miss, which the run survives.
                 Stage::Prefill => self.prefill_done += owed as u64,
                 _ => {}
             }
             self.connect_error.get_or_insert_with(|| format!("the server closed a connection ({reason:?})"));
-            if self.conns.iter().all(|c| !c.up) {
+            if self.stage != Stage::Connecting && self.conns.iter().all(|c| !c.up) {
                 self.finish(cx);
                 return;
             }

@@ -35,6 +35,9 @@ use workload::KeyDist;
 /// Descriptors kept free beyond the benchmark connections (stdio, the reactor's epoll and waker, control sockets).
 pub const SPARE_DESCRIPTORS: usize = 32;
 
+/// Longest wait for a server to close the previous level's connections (10,000 threads take a while to exit).
+const QUIET_SERVER_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What is being measured.
 #[derive(Clone, Debug)]
 pub struct Target {
@@ -70,6 +73,9 @@ pub fn reachable_connections(wanted: usize) -> usize {
 pub fn sweep(target: &Target, opts: &SweepOptions, repetition: usize) -> io::Result<Vec<Record>> {
     let mut records = Vec::new();
     for (i, &wanted) in opts.connections.iter().enumerate() {
+        if i > 0 {
+            system::wait_for_quiet_server(target.addr, QUIET_SERVER_TIMEOUT);
+        }
         let conns = reachable_connections(wanted);
         if conns < wanted {
             eprintln!(

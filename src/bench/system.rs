@@ -240,6 +240,36 @@ pub fn round_trip(s: &mut TcpStream, request: &[u8]) -> io::Result<Vec<u8>> {
     Ok(reply)
 }
 
+/// `connected_clients` from `INFO clients`, over a fresh control connection (counted in the figure).
+pub fn connected_clients(addr: SocketAddr) -> io::Result<u64> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    let header = round_trip(&mut s, b"INFO clients\r\n")?;
+    let len: usize = std::str::from_utf8(&header[1..header.len() - 2])
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "INFO did not answer with a bulk string"))?;
+    let mut body = vec![0u8; len + 2];
+    s.read_exact(&mut body)?;
+    let text = String::from_utf8_lossy(&body);
+    text.lines()
+        .find_map(|l| l.strip_prefix("connected_clients:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no connected_clients in INFO"))
+}
+
+/// Waits until the server has let go of the previous run's connections (only the control connection left), so
+/// the next level is not rejected by `maxclients` while the old ones are still being torn down. A server that
+/// does not answer INFO is not waited for.
+pub fn wait_for_quiet_server(addr: SocketAddr, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match connected_clients(addr) {
+            Ok(n) if n > 1 => std::thread::sleep(Duration::from_millis(50)),
+            _ => return,
+        }
+    }
+}
+
 impl Spawned {
     pub fn sample(&self) -> Option<ProcSample> {
         sample(self.pid)

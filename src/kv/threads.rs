@@ -27,8 +27,8 @@
 //! runs every complete command in the buffer before moving on. A batch is bounded by what one read returns
 //! ([`READ_CHUNK_BYTES`]), so no client holds the lock for long.
 //!
-//! Lock order, always: engine, then the registry, then one client's `out` queue, then (after the engine lock is
-//! released) one client's writer. Nothing ever waits for a socket while holding the engine lock.
+//! Lock order, always: engine, then the registry, then one client's `out` queue; (after the engine lock is
+//! released) one client's write lock, then its `out` queue. Nothing ever waits for a socket while holding the engine lock.
 //!
 //! # Reaching other clients
 //!
@@ -36,7 +36,7 @@
 //! has a [`Peer`] in a registry: an output queue and the write half of its socket. Under the engine lock, bytes
 //! are only *appended* to the target's queue, so every client sees its output in the order the engine produced
 //! it (a message can never overtake the `SUBSCRIBE` confirmation before it). After the lock is released, whoever
-//! appended drains the queue into the socket while holding the target's writer lock. Writing to another client's
+//! appended drains the queue into the socket while holding the target's write lock. Writing to another client's
 //! socket while holding the engine lock would let one slow subscriber stall the whole server; writing without a
 //! queue could reorder replies. A slow subscriber still stalls the *publishing* thread (blocking `write`), which
 //! is the classic cost of this model. A subscriber's queue is bounded by the `client-output-buffer-limit pubsub`
@@ -113,13 +113,6 @@ enum Sock {
 }
 
 impl Sock {
-    fn try_clone(&self) -> io::Result<Sock> {
-        Ok(match self {
-            Sock::Tcp(s) => Sock::Tcp(s.try_clone()?),
-            Sock::Unix(s) => Sock::Unix(s.try_clone()?),
-        })
-    }
-
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match self {
             Sock::Tcp(s) => s.shutdown(how),
@@ -148,27 +141,29 @@ impl Sock {
     }
 }
 
-impl Read for Sock {
+// Reading and writing through a shared reference, as `&TcpStream` allows: one descriptor per connection, read
+// by its own thread while other threads write to it (under the peer's write lock) or shut it down.
+impl Read for &Sock {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Sock::Tcp(s) => s.read(buf),
-            Sock::Unix(s) => s.read(buf),
+            Sock::Tcp(s) => (&*s).read(buf),
+            Sock::Unix(s) => (&*s).read(buf),
         }
     }
 }
 
-impl Write for Sock {
+impl Write for &Sock {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Sock::Tcp(s) => s.write(buf),
-            Sock::Unix(s) => s.write(buf),
+            Sock::Tcp(s) => (&*s).write(buf),
+            Sock::Unix(s) => (&*s).write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Sock::Tcp(s) => s.write_vectored(bufs),
-            Sock::Unix(s) => s.write_vectored(bufs),
+            Sock::Tcp(s) => (&*s).write_vectored(bufs),
+            Sock::Unix(s) => (&*s).write_vectored(bufs),
         }
     }
 
@@ -182,11 +177,12 @@ impl Write for Sock {
 struct Peer {
     /// Bytes owed to the client, appended (under the engine lock) in the order the engine produced them.
     out: Mutex<OutBuf>,
-    /// The write half of the socket. Holding this lock is the right to drain `out` into the socket.
-    writer: Mutex<Sock>,
-    /// Another handle on the socket, for `shutdown(2)` from other threads (`CLIENT KILL`, server shutdown)
-    /// without waiting for a writer.
-    control: Sock,
+    /// The connection's one descriptor: read by the owning thread, written under `writing`, shut down by any
+    /// thread (`CLIENT KILL`, server shutdown). Cloning it per role would triple the descriptors per connection,
+    /// and 10,000 connections would then need 30,000.
+    sock: Sock,
+    /// Holding this lock is the right to drain `out` into the socket.
+    writing: Mutex<()>,
     /// Set by `CLIENT KILL`: the owning thread runs no further commands, flushes and closes.
     killed: AtomicBool,
     /// Parked by a blocking command (`BLPOP`...): the owning thread waits on `wake` instead of reading.
@@ -208,11 +204,11 @@ struct BlockState {
 }
 
 impl Peer {
-    fn new(writer: Sock, control: Sock) -> Peer {
+    fn new(sock: Sock) -> Peer {
         Peer {
             out: Mutex::new(OutBuf::new()),
-            writer: Mutex::new(writer),
-            control,
+            sock,
+            writing: Mutex::new(()),
             killed: AtomicBool::new(false),
             block: Mutex::new(BlockState::default()),
             wake: Condvar::new(),
@@ -227,17 +223,18 @@ impl Peer {
         self.wake.notify_all();
     }
 
-    /// Drains the queue into the socket. Whoever holds the writer lock writes, in queue order, until the queue is
+    /// Drains the queue into the socket. Whoever holds the write lock writes, in queue order, until the queue is
     /// empty, so bytes appended meanwhile by other threads go out too, after the earlier ones.
     fn flush(&self, bytes_out: &AtomicU64) -> io::Result<()> {
-        let mut sock = lock(&self.writer);
+        let _writing = lock(&self.writing);
+        let mut sock = &self.sock;
         loop {
             let mut pending = std::mem::take(&mut *lock(&self.out));
             if pending.is_empty() {
                 return Ok(());
             }
             // A blocking socket writes everything (or fails): `write_to` only stops early on `WouldBlock`.
-            let outcome = pending.write_to(&mut *sock, usize::MAX)?;
+            let outcome = pending.write_to(&mut sock, usize::MAX)?;
             bytes_out.fetch_add(outcome.written as u64, Ordering::Relaxed);
         }
     }
@@ -451,7 +448,7 @@ impl ThreadsServer {
             let now = Instant::now();
             if now >= deadline {
                 for peer in lock(&shared.peers).values() {
-                    let _ = peer.control.shutdown(Shutdown::Both);
+                    let _ = peer.sock.shutdown(Shutdown::Both);
                 }
             }
             let wait = deadline.saturating_duration_since(now).max(Duration::from_millis(10));
@@ -500,7 +497,7 @@ fn begin_shutdown(shared: &Shared) {
     }
     // Connections finish what they are doing: a shut read side turns their blocking read into end-of-file.
     for peer in lock(&shared.peers).values() {
-        let _ = peer.control.shutdown(Shutdown::Read);
+        let _ = peer.sock.shutdown(Shutdown::Read);
         peer.notify();
     }
 }
@@ -535,11 +532,7 @@ fn accept_loop(shared: Arc<Shared>, listener: AnyListener) {
 
 /// Registers a new connection, applies `maxclients`, and starts its thread.
 fn admit(shared: &Arc<Shared>, sock: Sock, addr: String, laddr: String) {
-    let (control, writer) = match (sock.try_clone(), sock.try_clone()) {
-        (Ok(c), Ok(w)) => (c, w),
-        _ => return, // out of descriptors: dropping the socket closes it
-    };
-    let peer = Arc::new(Peer::new(writer, control));
+    let peer = Arc::new(Peer::new(sock));
     let key = {
         let mut st = lock(&shared.state);
         let key = st.engine.add_client(usize::MAX);
@@ -549,10 +542,9 @@ fn admit(shared: &Arc<Shared>, sock: Sock, addr: String, laddr: String) {
             st.engine.stats.rejected_connections += 1;
             st.engine.remove_client(key);
             drop(st);
-            let _ = lock(&peer.writer).write_all(b"-ERR max number of clients reached\r\n");
+            let _ = (&peer.sock).write_all(b"-ERR max number of clients reached\r\n");
             // Linger on a throwaway thread, so the accept loop goes on; without a thread, just close.
-            let mut sock = sock;
-            let _ = thread::Builder::new().stack_size(CONN_STACK_BYTES).spawn(move || linger(&mut sock));
+            let _ = thread::Builder::new().stack_size(CONN_STACK_BYTES).spawn(move || linger(&peer.sock));
             return;
         }
         let c = &mut st.engine.clients[key];
@@ -564,8 +556,7 @@ fn admit(shared: &Arc<Shared>, sock: Sock, addr: String, laddr: String) {
     };
     *lock(&shared.live.0) += 1;
     let thread_shared = shared.clone();
-    let spawned =
-        thread::Builder::new().stack_size(CONN_STACK_BYTES).spawn(move || serve(&thread_shared, key, sock, &peer));
+    let spawned = thread::Builder::new().stack_size(CONN_STACK_BYTES).spawn(move || serve(&thread_shared, key, &peer));
     if let Err(e) = spawned {
         // Out of threads or memory: this is where the model runs out first. Close this client, keep the rest.
         if shared.spawn_failures.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -588,7 +579,8 @@ fn forget(shared: &Shared, key: usize) {
 }
 
 /// A connection thread's whole life.
-fn serve(shared: &Shared, key: usize, mut sock: Sock, me: &Arc<Peer>) {
+fn serve(shared: &Shared, key: usize, me: &Arc<Peer>) {
+    let mut sock = &me.sock;
     let mut input = BytesMut::new();
     let mut decoder = Decoder::new();
     let mut scratch = vec![0u8; READ_CHUNK_BYTES];
@@ -644,7 +636,7 @@ fn serve(shared: &Shared, key: usize, mut sock: Sock, me: &Arc<Peer>) {
     }
     let _ = me.flush(&shared.bytes_out);
     if !peer_closed {
-        linger(&mut sock);
+        linger(sock);
     }
     let _ = sock.shutdown(Shutdown::Both);
     forget(shared, key);
@@ -654,7 +646,7 @@ fn serve(shared: &Shared, key: usize, mut sock: Sock, me: &Arc<Peer>) {
 /// sending makes the kernel answer with RST, which can destroy the last reply (a protocol error, `-ERR max number
 /// of clients reached`) before the peer reads it. So: send FIN, discard what still arrives until the peer closes
 /// too, for [`LINGER`] at most.
-fn linger(sock: &mut Sock) {
+fn linger(mut sock: &Sock) {
     if sock.shutdown(Shutdown::Write).is_err() {
         return;
     }
@@ -689,7 +681,7 @@ fn wait_while_blocked(shared: &Shared, key: usize, me: &Peer) -> bool {
         if !state.blocked {
             return true;
         }
-        if me.control.hung_up() {
+        if me.sock.hung_up() {
             return false;
         }
         let now = Instant::now();
@@ -881,16 +873,16 @@ fn finish_effects(shared: &Shared, touched: Vec<Arc<Peer>>, after: After) {
     for peer in touched {
         if peer.flush(&shared.bytes_out).is_err() {
             // The target's own thread will see the broken socket on its next read and clean up.
-            let _ = peer.control.shutdown(Shutdown::Both);
+            let _ = peer.sock.shutdown(Shutdown::Both);
         }
     }
     for peer in after.kill {
         // The victim's blocking read returns end-of-file; it sees `killed`, flushes what it owes and closes.
-        let _ = peer.control.shutdown(Shutdown::Read);
+        let _ = peer.sock.shutdown(Shutdown::Read);
         peer.notify();
     }
     for peer in after.cut {
-        let _ = peer.control.shutdown(Shutdown::Both);
+        let _ = peer.sock.shutdown(Shutdown::Both);
         peer.notify();
     }
     if after.shutdown {
