@@ -5,6 +5,8 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -236,8 +238,10 @@ fn plexus_bench_measures_both_servers_and_writes_json_and_svg() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// A tiny PONG server that stalls once: after `stall_after` requests it sleeps `stall` before answering.
-fn stalling_pong_server(stall_after: usize, stall: Duration) -> SocketAddr {
+/// A tiny PONG server that stalls once: after `stall_after` requests it sleeps `stall` before answering. It records
+/// in `deepest` the most requests one read ever brought (the client's effective pipeline depth, as it answers each
+/// request before reading again).
+fn stalling_pong_server(stall_after: usize, stall: Duration, deepest: Arc<AtomicUsize>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     thread::spawn(move || {
@@ -256,6 +260,7 @@ fn stalling_pong_server(stall_after: usize, stall: Duration) -> SocketAddr {
             buf.extend_from_slice(&chunk[..n]);
             let complete = buf.len() / PING.len();
             buf.drain(..complete * PING.len());
+            deepest.fetch_max(complete, Ordering::Relaxed);
             for _ in 0..complete {
                 if !stalled && answered == stall_after {
                     stalled = true;
@@ -300,7 +305,7 @@ fn open_loop_sees_a_stall_that_closed_loop_hides() {
     const STALL: Duration = Duration::from_millis(200);
     // Open loop, 1000 requests per second: the 200 ms stall delays the ~200 requests due during it, by up to
     // 200 ms each, which is well over 1% of the ~1500 requests.
-    let open = ping_run(stalling_pong_server(100, STALL), Some(1000.0));
+    let open = ping_run(stalling_pong_server(100, STALL, Arc::default()), Some(1000.0));
     let p99 = Duration::from_nanos(open.latency.value_at_quantile(0.99));
     assert!(open.completed > 1000, "open loop completed {}", open.completed);
     assert!(p99 >= Duration::from_millis(100), "open-loop p99 {p99:?} must show the stall");
@@ -308,7 +313,9 @@ fn open_loop_sees_a_stall_that_closed_loop_hides() {
 
     // Closed loop against the same stall: one request waits 200 ms, and the generator, waiting with it, sends
     // nothing else meanwhile, so the stall is a single sample among thousands (coordinated omission).
-    let closed = ping_run(stalling_pong_server(100, STALL), None);
+    let deepest = Arc::new(AtomicUsize::new(0));
+    let closed = ping_run(stalling_pong_server(100, STALL, deepest.clone()), None);
+    assert_eq!(deepest.load(Ordering::Relaxed), 1, "pipeline 1 means one request in flight, never two");
     assert!(Duration::from_nanos(closed.latency.max()) >= Duration::from_millis(190), "the one slow request");
     let closed_slow = closed.latency.count_between(100_000_000, u64::MAX);
     let open_slow = open.latency.count_between(100_000_000, u64::MAX);

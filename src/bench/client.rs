@@ -483,7 +483,8 @@ impl BenchClient {
             Stage::Warmup(i) | Stage::Measure(i) => {
                 let spec = self.phases[i].clone();
                 match self.interval(&spec) {
-                    None => self.send(cx, idx, replies, None),
+                    None if replies > 0 => self.send(cx, idx, replies, None),
+                    None => {}
                     Some(interval) => self.pace(cx, idx, &spec, interval),
                 }
             }
@@ -551,11 +552,17 @@ impl Protocol for BenchClient {
         let Some(idx) = cx.conn(id).map(|c| c.session) else { return };
         let now = cx.now();
         let mut replies = 0;
+        // Replies to load requests only: a handshake or prefill reply that starts a phase must not also be
+        // "replaced" by a load request, or the first connection would run one request deeper than asked.
+        let mut load_replies = 0;
         loop {
             match workload::reply_len(input) {
                 Ok(Some((len, is_error))) => {
                     input.advance(len);
                     replies += 1;
+                    if matches!(self.stage, Stage::Warmup(_) | Stage::Measure(_)) {
+                        load_replies += 1;
+                    }
                     self.on_reply(cx, idx, is_error, now);
                 }
                 Ok(None) => break,
@@ -567,7 +574,7 @@ impl Protocol for BenchClient {
             }
         }
         if replies > 0 {
-            self.refill(cx, idx, replies);
+            self.refill(cx, idx, load_replies);
         }
     }
 
