@@ -322,3 +322,30 @@ fn open_loop_sees_a_stall_that_closed_loop_hides() {
     assert!(closed_slow <= 2, "closed loop records the stall once, not {closed_slow} times");
     assert!(open_slow >= 50, "open loop records every request the stall delayed, got {open_slow}");
 }
+
+#[test]
+fn idle_mode_reports_memory_per_connection() {
+    let json = std::env::temp_dir().join(format!("plexus-idle-test-{}.json", std::process::id()));
+    let out = plexus(&[
+        "bench",
+        "idle",
+        "--spawn",
+        "threads",
+        "--connections",
+        "50",
+        "--quiet-secs",
+        "0.2",
+        "--no-pin",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.contains("bytes per connection"), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let r = &v[0];
+    assert_eq!(r["connections_reached"], 50);
+    // A thread per connection (plus the acceptor and the cron) is visible in the server's thread count.
+    assert!(r["threads_after"].as_u64().unwrap() >= 52, "{r}");
+    assert!(r["rss_after_bytes"].as_u64().unwrap() > r["rss_before_bytes"].as_u64().unwrap());
+    std::fs::remove_file(&json).unwrap();
+}

@@ -5,6 +5,7 @@
 //!           --compare-->         compare: for rep: for server: spawn --> sweep (prefill once) --> stop
 //!                                         --> summaries --> table, JSON, one SVG per workload, Markdown table
 //!           --idle-->            idle:    spawn --> idle() --> report
+//!           --charts-->          charts:  compare.json --> the SVGs again
 //! ```
 
 use std::io;
@@ -38,6 +39,18 @@ pub enum BenchMode {
     /// Idle memory per connection: every connection does one round trip, then after a quiet period the server's
     /// RSS is read; reports (after - before) / N.
     Idle(IdleArgs),
+    /// Redraws the charts of a `compare` run from its compare.json, without measuring again.
+    Charts(ChartsArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ChartsArgs {
+    /// The compare.json to draw from.
+    #[arg(long, default_value = "docs/bench/compare.json")]
+    pub from: PathBuf,
+    /// Directory for the SVG files.
+    #[arg(long, default_value = "docs/bench")]
+    pub out: PathBuf,
 }
 
 /// Where the server is and how processes are pinned.
@@ -224,6 +237,7 @@ pub fn main(cmd: BenchCmd) -> Result<(), String> {
         None => run(cmd.run),
         Some(BenchMode::Compare(args)) => compare(args),
         Some(BenchMode::Idle(args)) => idle(args),
+        Some(BenchMode::Charts(args)) => charts(args),
     }
 }
 
@@ -376,23 +390,43 @@ fn compare(args: CompareArgs) -> Result<(), String> {
     report::write_json(&json, &out).map_err(|e| format!("{}: {e}", json.display()))?;
     let md = args.out.join("compare.md");
     std::fs::write(&md, &markdown).map_err(|e| format!("{}: {e}", md.display()))?;
-    for &pipeline in &args.pipelines {
-        for workload in ["get", "set"] {
-            let cell: Vec<&report::Summary> =
-                summaries.iter().filter(|s| s.workload == workload && s.pipeline == pipeline).collect();
-            let path = args.out.join(format!("{workload}-p{pipeline}.svg"));
-            let title = format!(
-                "{} P={pipeline}, {} keys, median of {}",
-                workload.to_uppercase(),
-                args.keyspace,
-                args.repetitions
-            );
-            report::write_svg(&path, &title, &report::panels_for(&cell))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
+    write_compare_charts(&args.out, &summaries, args.keyspace, args.repetitions)?;
     eprintln!("plexus bench: wrote {}, {} and the charts in {}", json.display(), md.display(), args.out.display());
     Ok(())
+}
+
+/// One SVG per workload and pipeline depth found in the summaries: `get-p1.svg`, `set-p16.svg`, ...
+fn write_compare_charts(
+    out: &std::path::Path,
+    summaries: &[report::Summary],
+    keyspace: u64,
+    repetitions: usize,
+) -> Result<(), String> {
+    let mut cells: Vec<(String, usize)> = summaries.iter().map(|s| (s.workload.clone(), s.pipeline)).collect();
+    cells.sort();
+    cells.dedup();
+    for (workload, pipeline) in cells {
+        let cell: Vec<&report::Summary> =
+            summaries.iter().filter(|s| s.workload == workload && s.pipeline == pipeline).collect();
+        let path = out.join(format!("{workload}-p{pipeline}.svg"));
+        let title = format!("{} P={pipeline}, {keyspace} keys, median of {repetitions}", workload.to_uppercase());
+        report::write_svg(&path, &title, &report::panels_for(&cell)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct SavedCompare {
+    keyspace: u64,
+    repetitions: usize,
+    summary: Vec<report::Summary>,
+}
+
+fn charts(args: ChartsArgs) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.from).map_err(|e| format!("{}: {e}", args.from.display()))?;
+    let saved: SavedCompare = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", args.from.display()))?;
+    std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    write_compare_charts(&args.out, &saved.summary, saved.keyspace, saved.repetitions)
 }
 
 fn idle(args: IdleArgs) -> Result<(), String> {

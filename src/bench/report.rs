@@ -103,7 +103,7 @@ impl Record {
 }
 
 /// Median, minimum and maximum of one figure over repetitions.
-#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Spread {
     pub median: f64,
     pub min: f64,
@@ -122,7 +122,7 @@ impl Spread {
 }
 
 /// One cell of the comparison (server x workload x pipeline x connections) over its repetitions.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub server: String,
     pub workload: String,
@@ -366,7 +366,7 @@ where
         .y_desc(&panel.y_label)
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| {
-            if *v >= 10.0 {
+            if *v == 0.0 || *v >= 10.0 {
                 format!("{v:.0}")
             } else if *v >= 1.0 {
                 format!("{v:.1}")
@@ -383,7 +383,12 @@ where
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
         chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
     Ok(())
 }
 
