@@ -195,12 +195,15 @@ const RAW_READ_CHUNK_BYTES: usize = 64 * 1024;
 
 /// The I/O model serving the KV engine in the tests.
 ///
-/// Chosen by env `PLEXUS_TEST_IO` (default `reactor`). Only the reactor exists today; a thread-per-connection
-/// model (`--io threads`) becomes a variant here plus one arm in [`start_server`] and [`spawn_plexus`].
+/// Chosen by env `PLEXUS_TEST_IO` (`reactor` or `threads`); without it, by the test binary: the suites in
+/// `tests/suites/` are compiled twice, as `tests/kv*.rs` (reactor) and as `tests/threads.rs` (thread per
+/// connection), so one `cargo test` runs every suite against both models.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IoModel {
     /// The epoll reactor (`src/reactor/`), the default.
     Reactor,
+    /// Thread per connection with blocking sockets (`--io threads`), the baseline.
+    Threads,
 }
 
 impl IoModel {
@@ -208,8 +211,18 @@ impl IoModel {
     /// testing the wrong thing.
     pub fn from_env() -> IoModel {
         match std::env::var("PLEXUS_TEST_IO").as_deref() {
-            Err(_) | Ok("") | Ok("reactor") => IoModel::Reactor,
-            Ok(other) => panic!("PLEXUS_TEST_IO={other:?}: unknown I/O model (known: reactor)"),
+            Ok("reactor") => IoModel::Reactor,
+            Ok("threads") => IoModel::Threads,
+            Err(_) | Ok("") => {
+                let exe = std::env::current_exe().unwrap_or_default();
+                let name = exe.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                if name.starts_with("threads-") {
+                    IoModel::Threads
+                } else {
+                    IoModel::Reactor
+                }
+            }
+            Ok(other) => panic!("PLEXUS_TEST_IO={other:?}: unknown I/O model (known: reactor, threads)"),
         }
     }
 }
@@ -235,6 +248,7 @@ pub fn start_server_with_clock(
     let io = IoModel::from_env();
     let server = match io {
         IoModel::Reactor => plexus::app::Server::start_with_clock(opts, clock),
+        IoModel::Threads => plexus::app::Server::start_threads_with_clock(opts, clock),
     }
     .unwrap_or_else(|e| panic!("cannot start the KV server ({io:?}): {e}"));
     TestServer { addr: server.addr, server: Some(server), io }
@@ -610,6 +624,7 @@ fn collect_stderr(child: &mut Child) -> (Arc<Mutex<Vec<u8>>>, mpsc::Receiver<Str
 fn io_model_args(io: IoModel) -> &'static [&'static str] {
     match io {
         IoModel::Reactor => &[],
+        IoModel::Threads => &["--io", "threads"],
     }
 }
 
