@@ -41,6 +41,22 @@ pub enum BenchMode {
     Idle(IdleArgs),
     /// Redraws the charts of a `compare` run from its compare.json, without measuring again.
     Charts(ChartsArgs),
+    /// The RPC protocol on one connection: unary calls/s with 1 and 128 calls in flight, and bidirectional
+    /// streaming MB/s, against the demo service (in-process on its own reactor thread, or `--target`).
+    Rpc(RpcArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RpcArgs {
+    /// An RPC server to measure (e.g. `plexus server --rpc-port`); default: one started in-process.
+    #[arg(long)]
+    pub target: Option<std::net::SocketAddr>,
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 3.0)]
+    pub duration: f64,
+    /// Also write the results as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -238,7 +254,28 @@ pub fn main(cmd: BenchCmd) -> Result<(), String> {
         Some(BenchMode::Compare(args)) => compare(args),
         Some(BenchMode::Idle(args)) => idle(args),
         Some(BenchMode::Charts(args)) => charts(args),
+        Some(BenchMode::Rpc(args)) => rpc(args),
     }
+}
+
+fn rpc(args: RpcArgs) -> Result<(), String> {
+    let results = super::rpc::run(args.target, std::time::Duration::from_secs_f64(args.duration))?;
+    println!(
+        "{:<12} {:>9} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "mode", "in-flight", "calls/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "max us"
+    );
+    for r in &results {
+        let mb = r.mb_per_sec.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into());
+        println!(
+            "{:<12} {:>9} {:>12.0} {:>10} {:>9} {:>9} {:>9} {:>9}",
+            r.mode, r.in_flight, r.calls_per_sec, mb, r.p50_us, r.p99_us, r.p999_us, r.max_us
+        );
+    }
+    if let Some(path) = args.json {
+        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 #[derive(serde::Serialize)]

@@ -21,6 +21,7 @@
 pub mod cli;
 pub mod client;
 pub mod report;
+pub mod rpc;
 pub mod system;
 pub mod workload;
 
