@@ -325,6 +325,11 @@ impl Db {
         std::mem::take(&mut self.expired)
     }
 
+    /// Whether lazy or active expiry removed keys that [`Db::take_expired`] has not handed out yet.
+    pub fn has_expired(&self) -> bool {
+        !self.expired.is_empty()
+    }
+
     /// Moves up to `n` buckets of any pending resize of either table; true while work remains.
     /// Called from the server cron (Redis's `incrementallyRehash`).
     pub fn rehash_steps(&mut self, n: usize) -> bool {

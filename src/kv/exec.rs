@@ -365,8 +365,12 @@ impl Engine {
     }
 
     /// Turns keys removed by lazy or active expiry into `expired` notifications and statistics.
+    /// Runs after every command, so the common case (nothing expired) is one flag test per database.
     pub fn reap_expired(&mut self) {
         for db in 0..self.dbs.len() {
+            if !self.dbs[db].has_expired() {
+                continue;
+            }
             let expired = self.dbs[db].take_expired();
             for key in expired {
                 self.stats.expired_keys += 1;
