@@ -320,6 +320,28 @@ impl Engine {
         }
     }
 
+    /// Bookkeeping after elements were removed from the aggregate at `key`, in Redis's order: the command's event,
+    /// then, if the aggregate is now empty, the key's deletion (Redis never stores an empty aggregate) and `del`,
+    /// then `WATCH` invalidation. Every family's removal path ends here.
+    pub fn removed_elements(
+        &mut self,
+        class: Notify,
+        event: &'static str,
+        db: usize,
+        key: &[u8],
+        emptied: bool,
+        now_ms: u64,
+    ) {
+        if emptied {
+            self.dbs[db].remove(key, now_ms);
+        }
+        self.notify(class, event, db, key);
+        if emptied {
+            self.notify(Notify::Generic, "del", db, key);
+        }
+        self.key_modified(db, key);
+    }
+
     /// See [`Ctx::modified`].
     pub fn key_modified(&mut self, db: usize, key: &[u8]) {
         self.stats.dirty += 1;

@@ -390,15 +390,11 @@ fn hdel(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
     }
     let emptied = hash.is_empty();
-    if emptied {
-        store.remove(key, now);
-    }
     if deleted > 0 {
-        modified_n(cx, db, key, deleted);
-        cx.notify(Notify::Hash, "hdel", db, key);
-        if emptied {
-            cx.notify(Notify::Generic, "del", db, key);
-        }
+        // A present aggregate is never empty, so it can only have emptied if something was deleted.
+        cx.engine.removed_elements(Notify::Hash, "hdel", db, key, emptied, now);
+        // One change was counted above; Redis counts every removed element (as `modified_n` does).
+        cx.engine.stats.dirty += deleted as u64 - 1;
     }
     cx.reply.int(deleted as i64);
     Ok(())

@@ -415,19 +415,6 @@ fn write_zset<'e>(
     }
 }
 
-/// After a removal: the zset event, then `del` if the set emptied (its key is deleted here: Redis never stores an
-/// empty aggregate), then `WATCH` invalidation.
-fn removed_from(engine: &mut Engine, db: usize, key: &[u8], event: &'static str, emptied: bool, now_ms: u64) {
-    if emptied {
-        engine.dbs[db].remove(key, now_ms);
-    }
-    engine.notify(Notify::ZSet, event, db, key);
-    if emptied {
-        engine.notify(Notify::Generic, "del", db, key);
-    }
-    engine.key_modified(db, key);
-}
-
 /// Redis compares options as C strings, so an argument with an embedded NUL matches on what precedes it.
 fn c_str(arg: &[u8]) -> &[u8] {
     arg.split(|&b| b == 0).next().unwrap_or(arg)
@@ -773,7 +760,7 @@ fn zrem(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     let emptied = z.is_empty();
     if deleted > 0 {
-        removed_from(cx.engine, db, key, "zrem", emptied, now);
+        cx.engine.removed_elements(Notify::ZSet, "zrem", db, key, emptied, now);
     }
     cx.reply.int(deleted);
     Ok(())
@@ -804,7 +791,7 @@ fn zremrange_generic(cx: &mut Ctx<'_>, argv: &[&[u8]], range: Range<'_>, event: 
     };
     let emptied = z.is_empty();
     if removed > 0 {
-        removed_from(cx.engine, db, key, event, emptied, now);
+        cx.engine.removed_elements(Notify::ZSet, event, db, key, emptied, now);
     }
     cx.reply.int(removed as i64);
     Ok(())
@@ -996,7 +983,7 @@ pub(crate) fn pop_from_key(
     let popped = pop_members(z, end, count);
     let emptied = z.is_empty();
     if !popped.is_empty() {
-        removed_from(engine, db, key, end.event(), emptied, now_ms);
+        engine.removed_elements(Notify::ZSet, end.event(), db, key, emptied, now_ms);
     }
     Ok(Some(popped))
 }
