@@ -563,71 +563,77 @@ fn mode_changed(cx: &mut Ctx<'_>, was_subscribed: bool) {
     }
 }
 
-/// SUBSCRIBE channel [channel ...]
+/// What a (un)subscription names: channels (SUBSCRIBE) or patterns (PSUBSCRIBE). The four commands differ only
+/// in this and in the reply's kind.
+#[derive(Clone, Copy)]
+enum Target {
+    Channels,
+    Patterns,
+}
+
+/// SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...]
+fn add(cx: &mut Ctx<'_>, argv: &[&[u8]], target: Target) -> CmdResult {
+    let was = cx.engine.pubsub.is_subscribed(cx.client);
+    let kind: &[u8] = match target {
+        Target::Channels => b"subscribe",
+        Target::Patterns => b"psubscribe",
+    };
+    for name in &argv[1..] {
+        match target {
+            Target::Channels => cx.engine.pubsub.subscribe(cx.client, name),
+            Target::Patterns => cx.engine.pubsub.psubscribe(cx.client, name),
+        };
+        confirm(cx, kind, Some(name));
+    }
+    mode_changed(cx, was);
+    Ok(())
+}
+
+/// UNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...]: without arguments, from every one (and a single
+/// `[unsubscribe, nil, count]` when there were none).
+fn remove(cx: &mut Ctx<'_>, argv: &[&[u8]], target: Target) -> CmdResult {
+    let was = cx.engine.pubsub.is_subscribed(cx.client);
+    let kind: &[u8] = match target {
+        Target::Channels => b"unsubscribe",
+        Target::Patterns => b"punsubscribe",
+    };
+    let names: Vec<Bytes> = if argv.len() == 1 {
+        let all = match target {
+            Target::Channels => cx.engine.pubsub.channels_of(cx.client),
+            Target::Patterns => cx.engine.pubsub.patterns_of(cx.client),
+        };
+        if all.is_empty() {
+            confirm(cx, kind, None);
+        }
+        all
+    } else {
+        argv[1..].iter().map(|n| Bytes::copy_from_slice(n)).collect()
+    };
+    for name in names {
+        match target {
+            Target::Channels => cx.engine.pubsub.unsubscribe(cx.client, &name),
+            Target::Patterns => cx.engine.pubsub.punsubscribe(cx.client, &name),
+        };
+        confirm(cx, kind, Some(&name));
+    }
+    mode_changed(cx, was);
+    Ok(())
+}
+
 fn subscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let was = cx.engine.pubsub.is_subscribed(cx.client);
-    for channel in &argv[1..] {
-        cx.engine.pubsub.subscribe(cx.client, channel);
-        confirm(cx, b"subscribe", Some(channel));
-    }
-    mode_changed(cx, was);
-    Ok(())
+    add(cx, argv, Target::Channels)
 }
 
-/// UNSUBSCRIBE [channel ...]: without arguments, from every channel (and a single `[unsubscribe, nil, count]`
-/// when there were none).
-fn unsubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let was = cx.engine.pubsub.is_subscribed(cx.client);
-    if argv.len() == 1 {
-        let channels = cx.engine.pubsub.channels_of(cx.client);
-        if channels.is_empty() {
-            confirm(cx, b"unsubscribe", None);
-        }
-        for channel in channels {
-            cx.engine.pubsub.unsubscribe(cx.client, &channel);
-            confirm(cx, b"unsubscribe", Some(&channel));
-        }
-    } else {
-        for channel in &argv[1..] {
-            cx.engine.pubsub.unsubscribe(cx.client, channel);
-            confirm(cx, b"unsubscribe", Some(channel));
-        }
-    }
-    mode_changed(cx, was);
-    Ok(())
-}
-
-/// PSUBSCRIBE pattern [pattern ...]
 fn psubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let was = cx.engine.pubsub.is_subscribed(cx.client);
-    for pattern in &argv[1..] {
-        cx.engine.pubsub.psubscribe(cx.client, pattern);
-        confirm(cx, b"psubscribe", Some(pattern));
-    }
-    mode_changed(cx, was);
-    Ok(())
+    add(cx, argv, Target::Patterns)
 }
 
-/// PUNSUBSCRIBE [pattern ...]
+fn unsubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    remove(cx, argv, Target::Channels)
+}
+
 fn punsubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let was = cx.engine.pubsub.is_subscribed(cx.client);
-    if argv.len() == 1 {
-        let patterns = cx.engine.pubsub.patterns_of(cx.client);
-        if patterns.is_empty() {
-            confirm(cx, b"punsubscribe", None);
-        }
-        for pattern in patterns {
-            cx.engine.pubsub.punsubscribe(cx.client, &pattern);
-            confirm(cx, b"punsubscribe", Some(&pattern));
-        }
-    } else {
-        for pattern in &argv[1..] {
-            cx.engine.pubsub.punsubscribe(cx.client, pattern);
-            confirm(cx, b"punsubscribe", Some(pattern));
-        }
-    }
-    mode_changed(cx, was);
-    Ok(())
+    remove(cx, argv, Target::Patterns)
 }
 
 /// PUBLISH channel message
