@@ -455,10 +455,20 @@ impl BenchClient {
                 return;
             }
             Stage::Connecting => {
-                // The handshake PING came back: the server really accepted this connection.
+                // The handshake PING came back: the server really accepted this connection, unless it answered
+                // with an error (`-ERR max number of clients reached`), which refuses it.
                 self.conns[idx].untracked = self.conns[idx].untracked.saturating_sub(1);
                 self.connecting = self.connecting.saturating_sub(1);
-                self.connected += 1;
+                if is_error {
+                    self.failed += 1;
+                    self.connect_error.get_or_insert_with(|| "the server refused a connection".into());
+                    self.conns[idx].up = false;
+                    if let Some(id) = self.conns[idx].id {
+                        cx.close(id);
+                    }
+                } else {
+                    self.connected += 1;
+                }
                 self.open_more(cx);
                 return;
             }

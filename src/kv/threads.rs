@@ -57,6 +57,11 @@
 //! large buffer lives on the heap. 64 KiB leaves an order of magnitude of headroom, while 10,000 connections
 //! reserve 640 MiB of address space rather than 20 GiB; only the touched pages (a few KiB) count towards RSS.
 //!
+//! What runs out first is not memory but memory *mappings*: each thread costs [`MAPS_PER_THREAD`] of the
+//! `vm.max_map_count` (65,530) allowed per process, so about 15,900 connections fit. Past that budget a new client
+//! gets `-ERR max number of clients reached`, as past `maxclients`, because Rust's runtime would abort the whole
+//! process on a thread whose signal stack it cannot map. The reactor holds 19,000 and more on one thread.
+//!
 //! Simplifications against the reactor: no read budget or output watermarks (a blocking `write` is the
 //! backpressure), and the idle timeout is a socket read timeout.
 
@@ -83,6 +88,17 @@ use crate::net::OutBuf;
 
 /// Stack of each connection thread. See the module doc for why 64 KiB is enough.
 pub const CONN_STACK_BYTES: usize = 64 * 1024;
+
+/// Memory mappings one connection thread costs: its stack and the stack's guard page, plus the alternate signal
+/// stack Rust's runtime installs for stack-overflow reports and its guard page. Linux caps mappings per process at
+/// `vm.max_map_count` (65,530 by default), so this, not memory, is what stops thread-per-connection near 16,000.
+const MAPS_PER_THREAD: usize = 4;
+
+/// Mappings left for everything else: the binary, libraries, malloc arenas, the keyspace's large allocations.
+const MAP_RESERVE: usize = 2048;
+
+/// `vm.max_map_count` when `/proc` cannot tell (the kernel's default).
+const DEFAULT_MAX_MAP_COUNT: usize = 65_530;
 
 /// Bytes asked of `read(2)` at a time, which also bounds one locked batch of pipelined commands.
 pub const READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -267,6 +283,8 @@ struct Shared {
     wake: Vec<WakeAddr>,
     /// Threads that could not be spawned (the connection was closed instead).
     spawn_failures: AtomicUsize,
+    /// Most connection threads this process can map (see [`thread_budget`]).
+    thread_budget: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -398,6 +416,7 @@ impl ThreadsServer {
             bytes_out: AtomicU64::new(0),
             wake,
             spawn_failures: AtomicUsize::new(0),
+            thread_budget: thread_budget(),
         });
         Ok(ThreadsServer { shared, listeners, addrs })
     }
@@ -537,14 +556,23 @@ fn admit(shared: &Arc<Shared>, sock: Sock, addr: String, laddr: String) {
         let mut st = lock(&shared.state);
         let key = st.engine.add_client(usize::MAX);
         let over = st.engine.clients.len() > st.engine.config.maxclients() as usize;
-        if over {
+        // Past the mapping budget a new thread would not fail cleanly: Rust's runtime aborts the whole process when
+        // it cannot map a thread's signal stack. Refusing the one client keeps the others served.
+        let out_of_threads = *lock(&shared.live.0) >= shared.thread_budget;
+        if over || out_of_threads {
+            if out_of_threads && shared.spawn_failures.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(threads = shared.thread_budget, "vm.max_map_count reached; refusing new connections");
+            }
             // Redis accepts, replies and closes, so the client learns why; and no thread is spent on it.
             st.engine.stats.rejected_connections += 1;
             st.engine.remove_client(key);
             drop(st);
             let _ = (&peer.sock).write_all(b"-ERR max number of clients reached\r\n");
-            // Linger on a throwaway thread, so the accept loop goes on; without a thread, just close.
-            let _ = thread::Builder::new().stack_size(CONN_STACK_BYTES).spawn(move || linger(&peer.sock));
+            // Linger on a throwaway thread, so the accept loop goes on; without a thread (or with no mappings left
+            // for one), just close.
+            if !out_of_threads {
+                let _ = thread::Builder::new().stack_size(CONN_STACK_BYTES).spawn(move || linger(&peer.sock));
+            }
             return;
         }
         let c = &mut st.engine.clients[key];
@@ -564,6 +592,15 @@ fn admit(shared: &Arc<Shared>, sock: Sock, addr: String, laddr: String) {
         }
         forget(shared, key);
     }
+}
+
+/// How many connection threads fit under `vm.max_map_count`, leaving [`MAP_RESERVE`] mappings for the rest.
+fn thread_budget() -> usize {
+    let max_maps = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(DEFAULT_MAX_MAP_COUNT);
+    max_maps.saturating_sub(MAP_RESERVE) / MAPS_PER_THREAD
 }
 
 /// Removes a client from the engine and the registry, and counts its thread out.
@@ -955,6 +992,31 @@ mod tests {
         assert_eq!(read_exactly(&mut killer, 5), b"+OK\r\n");
         let mut rest = Vec::new();
         assert_eq!(victim.read_to_end(&mut rest).unwrap(), 0, "the victim sees end-of-file");
+        handle.shutdown();
+        t.join().unwrap().unwrap();
+    }
+
+    #[test]
+    fn past_the_thread_budget_new_clients_are_refused_and_the_rest_served() {
+        let mut server =
+            ThreadsServer::bind(&Config::new(), Arc::new(SystemClock), Some([127, 0, 0, 1].into()), false).unwrap();
+        // As if vm.max_map_count left room for two connection threads.
+        Arc::get_mut(&mut server.shared).unwrap().thread_budget = 2;
+        let addr = server.local_addrs()[0];
+        let handle = server.handle();
+        let t = thread::spawn(move || server.run());
+        let mut held: Vec<TcpStream> = (0..2).map(|_| connect(addr)).collect();
+        for s in &mut held {
+            s.write_all(b"PING\r\n").unwrap();
+            assert_eq!(read_exactly(s, 7), b"+PONG\r\n");
+        }
+        let mut refused = connect(addr);
+        let mut reply = Vec::new();
+        let _ = refused.read_to_end(&mut reply);
+        assert_eq!(reply, b"-ERR max number of clients reached\r\n");
+        held[0].write_all(b"PING\r\n").unwrap();
+        assert_eq!(read_exactly(&mut held[0], 7), b"+PONG\r\n", "the server is still up");
+        assert!(thread_budget() > 1000, "the real budget comes from vm.max_map_count");
         handle.shutdown();
         t.join().unwrap().unwrap();
     }
