@@ -224,7 +224,9 @@ fn plexus_bench_measures_both_servers_and_writes_json_and_svg() {
             let lat = &r["latency_us"];
             assert!(lat["p50"].as_f64().unwrap() <= lat["p99"].as_f64().unwrap());
             assert!(lat["p99"].as_f64().unwrap() <= lat["max"].as_f64().unwrap());
-            assert!(r["server_rss_bytes"].as_u64().unwrap() > 0);
+            let rss = r["server_rss_bytes"].as_u64().unwrap();
+            assert!(rss > 0);
+            assert!(r["server_rss_over_data_bytes"].as_u64().unwrap() < rss, "the baseline was read");
             assert!(r["server_threads"].as_u64().unwrap() >= 1);
         }
         let threads_at_8 = records[1]["server_threads"].as_u64().unwrap();

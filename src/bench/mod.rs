@@ -36,6 +36,9 @@ use workload::KeyDist;
 /// Descriptors kept free beyond the benchmark connections (stdio, the reactor's epoll and waker, control sockets).
 pub const SPARE_DESCRIPTORS: usize = 32;
 
+/// Connections that load the data set before the measured levels (pipelined SETs, so a few suffice).
+const PREFILL_CONNECTIONS: usize = 16;
+
 /// Longest wait for a server to close the previous level's connections (10,000 threads take a while to exit).
 const QUIET_SERVER_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -57,7 +60,8 @@ pub struct SweepOptions {
     pub keyspace: u64,
     pub value_size: usize,
     pub keys: KeyDist,
-    /// SET the whole keyspace before the first level (the server keeps it for the later ones).
+    /// SET the whole keyspace before the first level, over connections of its own (the server keeps it for
+    /// every level).
     pub prefill: bool,
     pub progress: bool,
     pub seed: u64,
@@ -73,6 +77,12 @@ pub fn reachable_connections(wanted: usize) -> usize {
 /// at the most it allows, and say so (in the record's note and on stderr).
 pub fn sweep(target: &Target, opts: &SweepOptions, repetition: usize) -> io::Result<Vec<Record>> {
     let mut records = Vec::new();
+    if opts.prefill {
+        prefill(target, opts)?;
+    }
+    // With the data set loaded and no connection open: the reading each level's RSS is compared with.
+    system::wait_for_quiet_server(target.addr, QUIET_SERVER_TIMEOUT);
+    let baseline = target.pid.and_then(system::sample).map(|s| s.rss_bytes);
     for (i, &wanted) in opts.connections.iter().enumerate() {
         if i > 0 {
             system::wait_for_quiet_server(target.addr, QUIET_SERVER_TIMEOUT);
@@ -90,7 +100,7 @@ pub fn sweep(target: &Target, opts: &SweepOptions, repetition: usize) -> io::Res
             keyspace: opts.keyspace,
             value_size: opts.value_size,
             keys: opts.keys,
-            prefill: opts.prefill && i == 0,
+            prefill: false,
             server_pid: target.pid,
             progress: opts.progress,
             seed: opts.seed.wrapping_add(repetition as u64 * 1000 + i as u64),
@@ -101,6 +111,7 @@ pub fn sweep(target: &Target, opts: &SweepOptions, repetition: usize) -> io::Res
         }
         for p in &result.phases {
             let mut r = Record::from_phase(&target.name, wanted, result.connected, repetition, p);
+            r.server_rss_over_data_bytes = r.server_rss_bytes.zip(baseline).map(|(rss, base)| rss.saturating_sub(base));
             if result.connected < wanted && r.note.is_none() {
                 r.note = Some(format!("only {} of {wanted} connections opened", result.connected));
             }
@@ -108,6 +119,27 @@ pub fn sweep(target: &Target, opts: &SweepOptions, repetition: usize) -> io::Res
         }
     }
     Ok(records)
+}
+
+/// SETs the whole keyspace over its own connections, which then close, so the first level starts from the same
+/// state as the later ones and the baseline RSS reading has the data set but no connection in it.
+fn prefill(target: &Target, opts: &SweepOptions) -> io::Result<()> {
+    let client = ClientOptions {
+        addr: target.addr,
+        connections: PREFILL_CONNECTIONS,
+        keyspace: opts.keyspace,
+        value_size: opts.value_size,
+        keys: opts.keys,
+        prefill: true,
+        server_pid: target.pid,
+        progress: opts.progress,
+        seed: opts.seed,
+    };
+    let result = client::run(client, Vec::new(), None)?;
+    match (result.connected, result.connect_error) {
+        (0, e) => Err(io::Error::other(format!("prefill: {}", e.unwrap_or_else(|| "no connection opened".into())))),
+        _ => Ok(()),
+    }
 }
 
 /// Result of the idle-memory procedure.

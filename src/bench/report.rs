@@ -46,6 +46,9 @@ pub struct Record {
     /// Open loop: 99th percentile of how late requests left against their schedule.
     pub schedule_lag_p99_us: Option<f64>,
     pub server_rss_bytes: Option<u64>,
+    /// RSS above the server's reading after the prefill, with no connection open: what this level's connections
+    /// and their buffers cost, without the data set every server holds alike. Set by the sweep.
+    pub server_rss_over_data_bytes: Option<u64>,
     pub server_threads: Option<u64>,
     /// Server CPU time (utime + stime delta over the measured phase) divided by measured requests.
     pub server_cpu_us_per_request: Option<f64>,
@@ -94,6 +97,7 @@ impl Record {
             schedule_lag_p99_us: (p.spec.rate.is_some() && !p.lag.is_empty())
                 .then(|| us(p.lag.value_at_quantile(0.99))),
             server_rss_bytes: p.server_after.map(|s| s.rss_bytes),
+            server_rss_over_data_bytes: None,
             server_threads: p.server_after.map(|s| s.threads),
             server_cpu_us_per_request: server_cpu,
             client_cpu_us_per_request: per_req(p.client_cpu.as_nanos() as f64 / 1000.0).unwrap_or(0.0),
@@ -134,6 +138,9 @@ pub struct Summary {
     pub p99_us: Spread,
     pub p999_us: Spread,
     pub server_rss_mib: Option<Spread>,
+    /// See [`Record::server_rss_over_data_bytes`]. Absent in results saved before it existed.
+    #[serde(default)]
+    pub server_rss_over_data_mib: Option<Spread>,
     pub server_threads: Option<Spread>,
     pub server_cpu_us_per_request: Option<Spread>,
     pub client_cpu_us_per_request: Spread,
@@ -170,6 +177,10 @@ pub fn summarize(records: &[Record]) -> Vec<Summary> {
                 p99_us: Spread::of(rs.iter().map(|r| r.latency_us.p99).collect()).unwrap_or_default(),
                 p999_us: Spread::of(rs.iter().map(|r| r.latency_us.p999).collect()).unwrap_or_default(),
                 server_rss_mib: opt(rs.iter().map(|r| r.server_rss_bytes.map(|b| b as f64 / 1048576.0)).collect()),
+                server_rss_over_data_mib: opt(rs
+                    .iter()
+                    .map(|r| r.server_rss_over_data_bytes.map(|b| b as f64 / 1048576.0))
+                    .collect()),
                 server_threads: opt(rs.iter().map(|r| r.server_threads.map(|t| t as f64)).collect()),
                 server_cpu_us_per_request: opt(rs.iter().map(|r| r.server_cpu_us_per_request).collect()),
                 client_cpu_us_per_request: Spread::of(rs.iter().map(|r| r.client_cpu_us_per_request).collect())
@@ -259,16 +270,16 @@ pub fn table(records: &[Record]) -> String {
 pub fn summary_markdown(summaries: &[Summary]) -> String {
     let mut out = String::new();
     out.push_str(
-        "| workload | P | conns | server | req/s median [min-max] | p50 | p99 median [min-max] | p99.9 | RSS MiB | threads | server CPU us/req | client CPU us/req |\n",
+        "| workload | P | conns | server | req/s median [min-max] | p50 | p99 median [min-max] | p99.9 | RSS MiB | RSS over data MiB | threads | server CPU us/req | client CPU us/req |\n",
     );
-    out.push_str("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let mut sorted: Vec<&Summary> = summaries.iter().collect();
     sorted.sort_by(|a, b| (&a.workload, a.pipeline, a.connections).cmp(&(&b.workload, b.pipeline, b.connections)));
     for s in sorted {
         let k = |v: f64| format!("{:.0}k", v / 1000.0);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} [{}-{}] | {} | {} [{}-{}] | {} | {} | {} | {} | {:.2} |{}",
+            "| {} | {} | {} | {} | {} [{}-{}] | {} | {} [{}-{}] | {} | {} | {} | {} | {} | {:.2} |{}",
             s.workload,
             s.pipeline,
             s.connections,
@@ -282,6 +293,7 @@ pub fn summary_markdown(summaries: &[Summary]) -> String {
             human_us(s.p99_us.max),
             human_us(s.p999_us.median),
             opt_fmt(s.server_rss_mib.map(|v| v.median), |v| format!("{v:.1}")),
+            opt_fmt(s.server_rss_over_data_mib.map(|v| v.median), |v| format!("{v:.1}")),
             opt_fmt(s.server_threads.map(|v| v.median), |v| format!("{v:.0}")),
             opt_fmt(s.server_cpu_us_per_request.map(|v| v.median), |v| format!("{v:.2}")),
             s.client_cpu_us_per_request.median,
