@@ -281,6 +281,19 @@ fn the_poll_timeout_follows_the_nearest_timer() {
 }
 
 #[test]
+fn with_timer_spin_the_loop_stops_sleeping_just_before_a_timer() {
+    let config = Config { timer_spin: Duration::from_millis(2), ..Config::default() };
+    let mut reactor = Reactor::new(Recorder::default(), config).unwrap();
+    let now = Instant::now();
+    let near = reactor.core_mut().set_timer(now + Duration::from_millis(500), "near");
+    let t = reactor.poll_timeout().unwrap();
+    assert!(t <= Duration::from_millis(498) && t > Duration::from_millis(400), "sleeps to 2 ms short: {t:?}");
+    reactor.core_mut().cancel_timer(near);
+    reactor.core_mut().set_timer(now + Duration::from_micros(1500), "within the spin");
+    assert_eq!(reactor.poll_timeout(), Some(Duration::ZERO), "polls without sleeping");
+}
+
+#[test]
 fn a_message_from_another_thread_wakes_the_loop() {
     let server = Running::start(Recorder::default(), Config::default());
     let handle = server.handle.clone();
