@@ -415,6 +415,8 @@ fn common_cases() -> Vec<Case> {
         inline(&["HELLO 3", "CLIENT GETNAME", "PING", "HELLO", "HELLO 2", "CLIENT GETNAME"]),
         inline(&["HELLO 3 SETNAME resp3", "CLIENT GETNAME", "HELLO 2 AUTH default anything"]),
         inline(&["AUTH x", "AUTH default x", "AUTH nobody x", "AUTH a b c", "AUTH"]),
+        inline(&["SELECT 2", "SET k v", "CLIENT SETNAME n", "HELLO 3", "MULTI", "RESET", "EXEC", "GET k"]),
+        inline(&["CLIENT GETNAME", "SUBSCRIBE a b", "PSUBSCRIBE p*", "RESET", "PING", "RESET x", "SELECT 2", "DEL k"]),
         // Inline parsing: quotes, escapes, blank lines, white space.
         inline(&["ECHO \"\\x41\\n\\t\\\\\"", "ECHO 'it\\'s \\n'", "ECHO \"\\x4g\"", "  ECHO \t spaced  "]),
         Case { input: b"\r\n\n  \r\n*0\r\n*-1\r\n*-10\r\nPING\r\nPING\n".to_vec(), replies: 2, closes: false },
@@ -441,6 +443,7 @@ fn replies_with_a_password_match_redis_server_byte_for_byte() {
         inline(&["AUTH wrong", "AUTH default wrong", "AUTH nobody s3cret", "PING", "AUTH s3cret", "PING", "AUTH x"]),
         inline(&["HELLO 2 AUTH default wrong", "PING", "HELLO 3 AUTH default s3cret SETNAME app", "CLIENT GETNAME"]),
         inline(&["AUTH default s3cret", "HELLO 3", "CLIENT GETNAME"]),
+        inline(&["RESET", "AUTH s3cret", "PING", "RESET", "PING", "MULTI", "AUTH s3cret", "MULTI", "RESET", "PING"]),
         closing(b"QUIT\r\n", 1),
     ];
     assert_same_as_redis(&plexus, &redis, &cases);

@@ -1,4 +1,4 @@
-//! Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, CLIENT.
+//! Connection commands: PING, ECHO, QUIT, RESET, SELECT, AUTH, HELLO, CLIENT.
 //!
 //! These act on the client itself rather than the keyspace: its protocol version, database, name and
 //! authentication. Replies and errors follow Redis 7.0 byte for byte.
@@ -39,6 +39,18 @@ pub static COMMANDS: &[Command] = &[
         "Close the connection",
         "",
         quit,
+    ),
+    Command::new(
+        "reset",
+        1,
+        NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY | SUBSCRIBED_OK,
+        (0, 0, 0),
+        "connection",
+        "6.2.0",
+        "O(1)",
+        "Reset the connection",
+        "",
+        reset,
     ),
     Command::new(
         "select",
@@ -129,6 +141,25 @@ fn ping(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 fn echo(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     cx.reply.bulk(argv[1]);
+    Ok(())
+}
+
+/// RESET: the state of a freshly accepted connection, on the same socket. As Redis's `clearClientConnectionState`:
+/// out of MONITOR, MULTI and every subscription (without confirmations), no watched keys, database 0, RESP2, no
+/// name, eviction allowed, and authenticated only if no password is set. The id and library info stay.
+fn reset(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
+    let client = cx.client;
+    cx.engine.monitors.retain(|&m| m != client);
+    super::tx::reset(cx.engine, client);
+    super::pubsub::unsubscribe_all_quietly(cx);
+    let authenticated = cx.engine.config.requirepass().is_none();
+    let c = cx.client();
+    c.db = 0;
+    c.resp = Resp::V2;
+    c.authenticated = authenticated;
+    c.name = None;
+    c.no_evict = false;
+    cx.reply.simple("RESET");
     Ok(())
 }
 

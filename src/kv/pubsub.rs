@@ -554,6 +554,13 @@ fn confirm(cx: &mut Ctx<'_>, kind: &[u8], name: Option<&[u8]>) {
     cx.reply.int(count as i64);
 }
 
+/// Drops every subscription of the current client without confirmations and leaves subscribed mode (`RESET`).
+pub(crate) fn unsubscribe_all_quietly(cx: &mut Ctx<'_>) {
+    let was = cx.engine.pubsub.is_subscribed(cx.client);
+    cx.engine.pubsub.remove_client(cx.client);
+    mode_changed(cx, was);
+}
+
 /// Tells the I/O layer when a client enters or leaves Pub/Sub mode, so it can switch the connection to the
 /// `pubsub` output limits and exempt it from the idle timeout (or undo both).
 fn mode_changed(cx: &mut Ctx<'_>, was_subscribed: bool) {

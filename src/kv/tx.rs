@@ -113,6 +113,12 @@ fn discard(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
+/// Leaves any transaction and forgets watched keys (`RESET`).
+pub(crate) fn reset(engine: &mut Engine, client: usize) {
+    end_transaction(engine, client);
+    unwatch_all(engine, client);
+}
+
 /// Leaves transaction state and forgets watched keys, as EXEC and DISCARD both do.
 fn end_transaction(engine: &mut Engine, client: usize) {
     let c = &mut engine.clients[client];

@@ -123,6 +123,37 @@ fn quit_replies_ok_then_closes() {
 }
 
 #[test]
+fn reset_returns_the_connection_to_its_first_state() {
+    let s = start_server(opts_with_password("s3cret"));
+    let mut c = s.raw();
+    c.call(&cmdline("AUTH s3cret"), OK);
+    c.call(&cmdline("SELECT 1"), OK);
+    c.call(&cmdline("SET k v"), OK);
+    c.call(&cmdline("CLIENT SETNAME worker"), OK);
+    c.call(&cmdline("MULTI"), OK);
+    // Inside MULTI, RESET runs at once instead of being queued, and the transaction is gone.
+    c.call(&cmdline("RESET"), b"+RESET\r\n");
+    c.call(&cmdline("EXEC"), NOAUTH);
+    c.call(&cmdline("AUTH s3cret"), OK);
+    c.call(&cmdline("EXEC"), &error("ERR EXEC without MULTI"));
+    c.call(&cmdline("GET k"), b"$-1\r\n");
+    c.call(&cmdline("SELECT 1"), OK);
+    c.call(&cmdline("GET k"), &bulk(b"v"));
+    c.call(&cmdline("CLIENT GETNAME"), b"$-1\r\n");
+    // Subscribed mode and RESP3 end too, without unsubscribe confirmations.
+    let id = client_id(&mut c);
+    c.call(&cmdline("HELLO 3"), &hello_reply(3, id));
+    c.call(&cmdline("SUBSCRIBE ch"), b">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+    c.call(&cmdline("RESET"), b"+RESET\r\n");
+    c.call(&cmdline("AUTH s3cret"), OK);
+    c.call(&cmdline("GET missing"), b"$-1\r\n");
+    let mut other = s.raw();
+    other.call(&cmdline("AUTH s3cret"), OK);
+    other.call(&cmdline("PUBLISH ch hello"), b":0\r\n");
+    c.call(&cmdline("RESET extra"), &error("ERR wrong number of arguments for 'reset' command"));
+}
+
+#[test]
 fn select_checks_the_index() {
     let s = start_server(ServerOptions::default().with("databases", "4"));
     let mut c = s.raw();
