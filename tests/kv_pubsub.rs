@@ -134,6 +134,38 @@ fn resp3_subscriptions_and_messages_are_push_frames() {
 }
 
 #[test]
+fn shard_channels_are_a_namespace_of_their_own() {
+    let server = start();
+    let mut sub = Conn::open(&server);
+    let mut publisher = Conn::open(&server);
+    sub.send(&["SSUBSCRIBE", "orders", "stock"]);
+    sub.expect("*3\r\n$10\r\nssubscribe\r\n$6\r\norders\r\n:1\r\n*3\r\n$10\r\nssubscribe\r\n$5\r\nstock\r\n:2\r\n");
+    // A channel and a pattern subscription: not counted by the shard confirmations, and not reached by SPUBLISH.
+    sub.cmd(&["SUBSCRIBE", "orders"], "*3\r\n$9\r\nsubscribe\r\n$6\r\norders\r\n:1\r\n");
+    sub.cmd(&["PSUBSCRIBE", "o*"], "*3\r\n$10\r\npsubscribe\r\n$2\r\no*\r\n:2\r\n");
+
+    publisher.cmd(&["SPUBLISH", "orders", "42"], ":1\r\n");
+    sub.expect("*3\r\n$8\r\nsmessage\r\n$6\r\norders\r\n$2\r\n42\r\n");
+    publisher.cmd(&["PUBLISH", "orders", "7"], ":2\r\n");
+    sub.expect("*3\r\n$7\r\nmessage\r\n$6\r\norders\r\n$1\r\n7\r\n");
+    sub.expect("*4\r\n$8\r\npmessage\r\n$2\r\no*\r\n$6\r\norders\r\n$1\r\n7\r\n");
+
+    publisher.cmd(&["PUBSUB", "SHARDCHANNELS", "s*"], "*1\r\n$5\r\nstock\r\n");
+    publisher.cmd(&["PUBSUB", "SHARDNUMSUB", "orders", "none"], "*4\r\n$6\r\norders\r\n:1\r\n$4\r\nnone\r\n:0\r\n");
+    publisher.cmd(&["PUBSUB", "NUMSUB", "stock"], "*2\r\n$5\r\nstock\r\n:0\r\n");
+
+    sub.cmd(&["SUNSUBSCRIBE", "orders"], "*3\r\n$12\r\nsunsubscribe\r\n$6\r\norders\r\n:1\r\n");
+    sub.cmd(&["SUNSUBSCRIBE"], "*3\r\n$12\r\nsunsubscribe\r\n$5\r\nstock\r\n:0\r\n");
+    sub.cmd(&["SUNSUBSCRIBE"], "*3\r\n$12\r\nsunsubscribe\r\n$-1\r\n:0\r\n");
+    publisher.cmd(&["SPUBLISH", "stock", "x"], ":0\r\n");
+    // Still subscribed to the channel and the pattern: the RESP2 subscribed-mode rule holds.
+    sub.send(&["GET", "k"]);
+    assert!(sub.frame().starts_with("-ERR Can't execute 'get'"));
+    sub.cmd(&["RESET"], "+RESET\r\n");
+    sub.cmd(&["GET", "k"], "$-1\r\n");
+}
+
+#[test]
 fn patterns_deliver_pmessages_to_each_matching_subscription() {
     let server = start();
     let mut sub = Conn::open(&server);

@@ -417,6 +417,10 @@ fn common_cases() -> Vec<Case> {
         inline(&["AUTH x", "AUTH default x", "AUTH nobody x", "AUTH a b c", "AUTH"]),
         inline(&["SELECT 2", "SET k v", "CLIENT SETNAME n", "HELLO 3", "MULTI", "RESET", "EXEC", "GET k"]),
         inline(&["CLIENT GETNAME", "SUBSCRIBE a b", "PSUBSCRIBE p*", "RESET", "PING", "RESET x", "SELECT 2", "DEL k"]),
+        inline(&["SSUBSCRIBE a b", "SUBSCRIBE a", "SUNSUBSCRIBE b", "SUNSUBSCRIBE", "SUNSUBSCRIBE", "UNSUBSCRIBE"]),
+        inline(&["SPUBLISH a x", "SPUBLISH a", "SSUBSCRIBE", "PUBSUB SHARDCHANNELS", "PUBSUB SHARDNUMSUB a b"]),
+        inline(&["COMMAND INFO ssubscribe sunsubscribe spublish reset", "COMMAND DOCS spublish reset"]),
+        inline(&["HELLO 3", "SSUBSCRIBE s", "SPUBLISH s me", "PUBSUB SHARDCHANNELS", "PUBSUB SHARDNUMSUB s", "RESET"]),
         // Inline parsing: quotes, escapes, blank lines, white space.
         inline(&["ECHO \"\\x41\\n\\t\\\\\"", "ECHO 'it\\'s \\n'", "ECHO \"\\x4g\"", "  ECHO \t spaced  "]),
         Case { input: b"\r\n\n  \r\n*0\r\n*-1\r\n*-10\r\nPING\r\nPING\n".to_vec(), replies: 2, closes: false },

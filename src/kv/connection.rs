@@ -356,9 +356,14 @@ fn client_line(cx: &Ctx<'_>, key: usize, out: &mut String) {
     let now = cx.now_ms;
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let sub = cx.engine.subscription_counts(key);
+    let ssub = cx.engine.pubsub.shard_count(key);
+    let multi = c.multi.as_ref().map_or(-1, |queued| queued.len() as i64);
     let mut flags = String::new();
-    if sub.0 + sub.1 > 0 {
+    if cx.engine.is_subscribed(key) {
         flags.push('P');
+    }
+    if c.multi.is_some() {
+        flags.push('x');
     }
     if c.close_after_reply {
         flags.push('c');
@@ -372,7 +377,7 @@ fn client_line(cx: &Ctx<'_>, key: usize, out: &mut String) {
     let resp = if c.resp == Resp::V3 { 3 } else { 2 };
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -384,6 +389,8 @@ fn client_line(cx: &Ctx<'_>, key: usize, out: &mut String) {
         c.db,
         sub.0,
         sub.1,
+        ssub,
+        multi,
         c.last_cmd,
         resp,
         c.lib_name.as_deref().map(String::from_utf8_lossy).unwrap_or_default(),
@@ -410,8 +417,7 @@ fn parse_client_type(val: &[u8]) -> Result<ClientType, CmdError> {
 }
 
 fn client_type(cx: &Ctx<'_>, key: usize) -> ClientType {
-    let (s, p) = cx.engine.subscription_counts(key);
-    if s + p > 0 {
+    if cx.engine.is_subscribed(key) {
         ClientType::PubSub
     } else {
         ClientType::Normal

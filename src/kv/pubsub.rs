@@ -1,5 +1,5 @@
-//! Pub/Sub: the subscription registry, SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB, and
-//! keyspace notifications, with Redis 7.0's replies.
+//! Pub/Sub: the subscription registry, SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, their sharded
+//! forms SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH, PUBSUB, and keyspace notifications, with Redis 7.0's replies.
 //!
 //! ```text
 //!  SUBSCRIBE ch   --> PubSub registry: channel -> [client, ...] and client -> {channel, ...}
@@ -16,9 +16,11 @@
 //! does; anything for another client has to go through an [`Effect`] because only the I/O layer reaches other
 //! connections.
 //!
+//! Sharded Pub/Sub (Redis 7.0: `SSUBSCRIBE`, `SUNSUBSCRIBE`, `SPUBLISH`) uses the same registry with a second
+//! channel namespace ([`Space::Shard`]). A standalone server is one shard, so the only differences are that the
+//! namespaces are separate, patterns never see shard messages, and a shard confirmation counts shard channels only.
+//!
 //! Simplifications against Redis 7.0, marked where they happen:
-//! - Sharded Pub/Sub (`SSUBSCRIBE`, `SPUBLISH`) is not implemented; `PUBSUB SHARDCHANNELS` and `PUBSUB
-//!   SHARDNUMSUB` answer as a server with no shard subscriptions does.
 //! - The order of channels in `UNSUBSCRIBE` with no arguments (and of patterns in `PUNSUBSCRIBE`) is subscription
 //!   order, and pattern messages go out in the order patterns were first subscribed. Redis walks hash tables there,
 //!   so its order is unspecified; subscription order is one of its possible orders and makes tests deterministic.
@@ -98,6 +100,43 @@ pub static COMMANDS: &[Command] = &[
         "Post a message to a channel",
         "channel message",
         publish_cmd,
+    ),
+    // The shard channels are "keys" for cluster routing, hence (1, -1, 1); COMMAND INFO flags them `not_key`.
+    Command::new(
+        "ssubscribe",
+        -2,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        (1, -1, 1),
+        "pubsub",
+        "7.0.0",
+        "O(N) where N is the number of shard channels to subscribe to.",
+        "Listen for messages published to the given shard channels",
+        "shardchannel [shardchannel ...]",
+        ssubscribe,
+    ),
+    Command::new(
+        "sunsubscribe",
+        -1,
+        PUBSUB | NOSCRIPT | LOADING | STALE | SUBSCRIBED_OK,
+        (1, -1, 1),
+        "pubsub",
+        "7.0.0",
+        "O(N) where N is the number of clients already subscribed to a shard channel.",
+        "Stop listening for messages posted to the given shard channels",
+        "[shardchannel [shardchannel ...]]",
+        sunsubscribe,
+    ),
+    Command::new(
+        "spublish",
+        3,
+        PUBSUB | LOADING | STALE | FAST,
+        (1, 1, 1),
+        "pubsub",
+        "7.0.0",
+        "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+        "Post a message to a shard channel",
+        "shardchannel message",
+        spublish,
     ),
     // "Pub/Sun" is Redis 7.0's own spelling in `COMMAND DOCS`; it is kept so the summary matches byte for byte.
     Command::new(
@@ -216,7 +255,8 @@ pub struct PubSub {
     /// Channel -> subscribers, in subscription order (the delivery order). A channel is removed with its last
     /// subscriber, so `PUBSUB CHANNELS` and memory only ever see live channels (Redis does the same, so that
     /// subscribing to millions of channels once cannot leave millions of empty entries behind).
-    channels: HashMap<Bytes, Vec<usize>>,
+    /// Indexed by [`Space`]: the PUBLISH channels, then the shard channels.
+    channels: [HashMap<Bytes, Vec<usize>>; 2],
     /// Pattern -> subscribers, in the order the patterns were first subscribed. A list rather than a map because
     /// every PUBLISH walks all of it anyway (each pattern must be matched against the channel); finding one
     /// pattern on PSUBSCRIBE/PUNSUBSCRIBE is then O(patterns), which Redis's documented PUNSUBSCRIBE complexity
@@ -236,16 +276,26 @@ struct PatternSubscribers {
     clients: Vec<usize>,
 }
 
+/// A channel namespace. PUBLISH and SPUBLISH reach different subscribers even for the same channel name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Space {
+    /// SUBSCRIBE / PUBLISH channels, which patterns also match.
+    Global = 0,
+    /// SSUBSCRIBE / SPUBLISH shard channels.
+    Shard = 1,
+}
+
 /// One client's subscriptions, each with the sequence number of when it was made.
 #[derive(Debug, Default)]
 struct ClientSubscriptions {
-    channels: HashMap<Bytes, u64>,
+    /// Indexed by [`Space`].
+    channels: [HashMap<Bytes, u64>; 2],
     patterns: HashMap<Bytes, u64>,
 }
 
 impl ClientSubscriptions {
     fn is_empty(&self) -> bool {
-        self.channels.is_empty() && self.patterns.is_empty()
+        self.channels.iter().all(HashMap::is_empty) && self.patterns.is_empty()
     }
 }
 
@@ -271,7 +321,12 @@ impl PubSub {
         if self.clients.is_empty() {
             return (0, 0);
         }
-        self.clients.get(&client).map_or((0, 0), |c| (c.channels.len(), c.patterns.len()))
+        self.clients.get(&client).map_or((0, 0), |c| (c.channels[Space::Global as usize].len(), c.patterns.len()))
+    }
+
+    /// Shard channels the client is subscribed to.
+    pub fn shard_count(&self, client: usize) -> usize {
+        self.clients.get(&client).map_or(0, |c| c.channels[Space::Shard as usize].len())
     }
 
     /// Whether the client has any subscription (Redis's `CLIENT_PUBSUB` flag).
@@ -279,15 +334,21 @@ impl PubSub {
         !self.clients.is_empty() && self.clients.contains_key(&client)
     }
 
-    /// Channels and patterns together: the count every (un)subscribe confirmation carries.
-    fn total(&self, client: usize) -> usize {
-        let (c, p) = self.counts(client);
-        c + p
+    /// The count an (un)subscribe confirmation carries: channels and patterns together, or for the sharded
+    /// commands shard channels alone (Redis's `clientSubscriptionsCount` and `clientShardSubscriptionsCount`).
+    fn total(&self, client: usize, space: Space) -> usize {
+        match space {
+            Space::Global => {
+                let (c, p) = self.counts(client);
+                c + p
+            }
+            Space::Shard => self.shard_count(client),
+        }
     }
 
     /// Channels with at least one subscriber.
     pub fn channel_count(&self) -> usize {
-        self.channels.len()
+        self.channels[Space::Global as usize].len()
     }
 
     /// Distinct patterns with at least one subscriber (`PUBSUB NUMPAT`).
@@ -295,19 +356,19 @@ impl PubSub {
         self.patterns.len()
     }
 
-    /// Subscribers of exactly this channel, pattern subscriptions excluded (`PUBSUB NUMSUB`).
-    pub fn numsub(&self, channel: &[u8]) -> usize {
-        self.channels.get(channel).map_or(0, Vec::len)
+    /// Subscribers of exactly this channel, pattern subscriptions excluded (`PUBSUB NUMSUB`, `SHARDNUMSUB`).
+    pub fn numsub(&self, space: Space, channel: &[u8]) -> usize {
+        self.channels[space as usize].get(channel).map_or(0, Vec::len)
     }
 
     /// Live channels matching `pattern` (all of them without one), in no particular order, as in Redis.
-    pub fn active_channels(&self, pattern: Option<&[u8]>) -> Vec<&Bytes> {
-        self.channels.keys().filter(|ch| pattern.map_or(true, |p| glob_match(p, ch, false))).collect()
+    pub fn active_channels(&self, space: Space, pattern: Option<&[u8]>) -> Vec<&Bytes> {
+        self.channels[space as usize].keys().filter(|ch| pattern.map_or(true, |p| glob_match(p, ch, false))).collect()
     }
 
     /// A client's channels in subscription order.
-    pub fn channels_of(&self, client: usize) -> Vec<Bytes> {
-        self.clients.get(&client).map_or_else(Vec::new, |c| in_order(&c.channels))
+    pub fn channels_of(&self, space: Space, client: usize) -> Vec<Bytes> {
+        self.clients.get(&client).map_or_else(Vec::new, |c| in_order(&c.channels[space as usize]))
     }
 
     /// A client's patterns in subscription order.
@@ -316,32 +377,33 @@ impl PubSub {
     }
 
     /// Subscribes `client` to `channel`; `false` if it already was.
-    pub fn subscribe(&mut self, client: usize, channel: &[u8]) -> bool {
+    pub fn subscribe(&mut self, space: Space, client: usize, channel: &[u8]) -> bool {
         let subs = self.clients.entry(client).or_default();
-        if subs.channels.contains_key(channel) {
+        if subs.channels[space as usize].contains_key(channel) {
             return false;
         }
         // Copied out of argv, which points into the connection's input buffer.
         let name = Bytes::copy_from_slice(channel);
-        subs.channels.insert(name.clone(), self.next_seq);
+        subs.channels[space as usize].insert(name.clone(), self.next_seq);
         self.next_seq += 1;
-        self.channels.entry(name).or_default().push(client);
+        self.channels[space as usize].entry(name).or_default().push(client);
         true
     }
 
     /// Unsubscribes `client` from `channel`; `false` if it was not subscribed.
-    pub fn unsubscribe(&mut self, client: usize, channel: &[u8]) -> bool {
+    pub fn unsubscribe(&mut self, space: Space, client: usize, channel: &[u8]) -> bool {
         let Some(subs) = self.clients.get_mut(&client) else { return false };
-        if subs.channels.remove(channel).is_none() {
+        if subs.channels[space as usize].remove(channel).is_none() {
             return false;
         }
         if subs.is_empty() {
             self.clients.remove(&client);
         }
-        if let Some(list) = self.channels.get_mut(channel) {
+        let channels = &mut self.channels[space as usize];
+        if let Some(list) = channels.get_mut(channel) {
             list.retain(|&c| c != client);
             if list.is_empty() {
-                self.channels.remove(channel);
+                channels.remove(channel);
             }
         }
         true
@@ -384,8 +446,10 @@ impl PubSub {
 
     /// Drops every subscription of a client that is going away, without confirmations.
     pub fn remove_client(&mut self, client: usize) {
-        for channel in self.channels_of(client) {
-            self.unsubscribe(client, &channel);
+        for space in [Space::Global, Space::Shard] {
+            for channel in self.channels_of(space, client) {
+                self.unsubscribe(space, client, &channel);
+            }
         }
         for pattern in self.patterns_of(client) {
             self.punsubscribe(client, &pattern);
@@ -396,10 +460,13 @@ impl PubSub {
     /// Every client that should receive a message on `channel`: channel subscribers first, then pattern
     /// subscribers pattern by pattern (a client subscribed both ways, or to two matching patterns, receives the
     /// message once per subscription, as in Redis).
-    pub fn receivers(&self, channel: &[u8]) -> Vec<(usize, Option<&Bytes>)> {
+    pub fn receivers(&self, space: Space, channel: &[u8]) -> Vec<(usize, Option<&Bytes>)> {
         let mut out: Vec<(usize, Option<&Bytes>)> = Vec::new();
-        if let Some(list) = self.channels.get(channel) {
+        if let Some(list) = self.channels[space as usize].get(channel) {
             out.extend(list.iter().map(|&c| (c, None)));
+        }
+        if space == Space::Shard {
+            return out;
         }
         for p in &self.patterns {
             if glob_match(&p.pattern, channel, false) {
@@ -443,19 +510,34 @@ fn encode(resp: Resp, parts: &[&[u8]]) -> Bytes {
 pub type Current<'r, 'a> = Option<(usize, &'r mut Reply<'a>)>;
 
 /// Sends `message` on `channel` to every subscriber; returns how many received it (PUBLISH's reply).
-pub fn publish(engine: &mut Engine, mut current: Current<'_, '_>, channel: &[u8], message: &[u8]) -> usize {
+pub fn publish(engine: &mut Engine, current: Current<'_, '_>, channel: &[u8], message: &[u8]) -> usize {
+    publish_in(engine, current, Space::Global, channel, message)
+}
+
+/// [`publish`] in either namespace: shard messages are `smessage`s, and patterns do not see them.
+fn publish_in(
+    engine: &mut Engine,
+    mut current: Current<'_, '_>,
+    space: Space,
+    channel: &[u8],
+    message: &[u8],
+) -> usize {
     if engine.pubsub.is_empty() {
         return 0;
     }
+    let kind: &[u8] = match space {
+        Space::Global => b"message",
+        Space::Shard => b"smessage",
+    };
     let Engine { pubsub, clients, effects, .. } = engine;
-    let receivers = pubsub.receivers(channel);
+    let receivers = pubsub.receivers(space, channel);
     let mut plain = Frame::default();
     let mut by_pattern: Option<(&Bytes, Frame)> = None;
     for &(client, pattern) in &receivers {
         let bytes = match pattern {
             None => {
                 let resp = resp_of(client, clients, &current);
-                plain.get(resp, &[b"message", channel, message])
+                plain.get(resp, &[kind, channel, message])
             }
             Some(pat) => {
                 // Receivers come grouped by pattern, so one frame per pattern at a time is enough.
@@ -543,8 +625,8 @@ pub fn check_subscribed_mode(cx: &Ctx<'_>, cmd: &Command) -> CmdResult {
 }
 
 /// A subscription confirmation: `[kind, name, count]`, `name` a nil when there was nothing to unsubscribe from.
-fn confirm(cx: &mut Ctx<'_>, kind: &[u8], name: Option<&[u8]>) {
-    let count = cx.engine.pubsub.total(cx.client);
+fn confirm(cx: &mut Ctx<'_>, kind: &[u8], name: Option<&[u8]>, space: Space) {
+    let count = cx.engine.pubsub.total(cx.client, space);
     cx.reply.push(3);
     cx.reply.bulk(kind);
     match name {
@@ -570,47 +652,59 @@ fn mode_changed(cx: &mut Ctx<'_>, was_subscribed: bool) {
     }
 }
 
-/// What a (un)subscription names: channels (SUBSCRIBE) or patterns (PSUBSCRIBE). The four commands differ only
-/// in this and in the reply's kind.
+/// What a (un)subscription names: channels of a namespace (SUBSCRIBE, SSUBSCRIBE) or patterns (PSUBSCRIBE). The
+/// six commands differ only in this and in the reply's kind.
 #[derive(Clone, Copy)]
 enum Target {
-    Channels,
+    Channels(Space),
     Patterns,
 }
 
-/// SUBSCRIBE channel [channel ...] / PSUBSCRIBE pattern [pattern ...]
+impl Target {
+    /// The confirmation's kind for subscribing and for unsubscribing.
+    fn kinds(self) -> (&'static [u8], &'static [u8]) {
+        match self {
+            Target::Channels(Space::Global) => (b"subscribe", b"unsubscribe"),
+            Target::Channels(Space::Shard) => (b"ssubscribe", b"sunsubscribe"),
+            Target::Patterns => (b"psubscribe", b"punsubscribe"),
+        }
+    }
+
+    /// Whose count the confirmation carries.
+    fn space(self) -> Space {
+        match self {
+            Target::Channels(space) => space,
+            Target::Patterns => Space::Global,
+        }
+    }
+}
+
+/// SUBSCRIBE channel [channel ...] / SSUBSCRIBE shardchannel [...] / PSUBSCRIBE pattern [pattern ...]
 fn add(cx: &mut Ctx<'_>, argv: &[&[u8]], target: Target) -> CmdResult {
     let was = cx.engine.pubsub.is_subscribed(cx.client);
-    let kind: &[u8] = match target {
-        Target::Channels => b"subscribe",
-        Target::Patterns => b"psubscribe",
-    };
     for name in &argv[1..] {
         match target {
-            Target::Channels => cx.engine.pubsub.subscribe(cx.client, name),
+            Target::Channels(space) => cx.engine.pubsub.subscribe(space, cx.client, name),
             Target::Patterns => cx.engine.pubsub.psubscribe(cx.client, name),
         };
-        confirm(cx, kind, Some(name));
+        confirm(cx, target.kinds().0, Some(name), target.space());
     }
     mode_changed(cx, was);
     Ok(())
 }
 
-/// UNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...]: without arguments, from every one (and a single
-/// `[unsubscribe, nil, count]` when there were none).
+/// UNSUBSCRIBE / SUNSUBSCRIBE [channel ...] / PUNSUBSCRIBE [pattern ...]: without arguments, from every one (and
+/// a single `[unsubscribe, nil, count]` when there were none).
 fn remove(cx: &mut Ctx<'_>, argv: &[&[u8]], target: Target) -> CmdResult {
     let was = cx.engine.pubsub.is_subscribed(cx.client);
-    let kind: &[u8] = match target {
-        Target::Channels => b"unsubscribe",
-        Target::Patterns => b"punsubscribe",
-    };
+    let kind = target.kinds().1;
     let names: Vec<Bytes> = if argv.len() == 1 {
         let all = match target {
-            Target::Channels => cx.engine.pubsub.channels_of(cx.client),
+            Target::Channels(space) => cx.engine.pubsub.channels_of(space, cx.client),
             Target::Patterns => cx.engine.pubsub.patterns_of(cx.client),
         };
         if all.is_empty() {
-            confirm(cx, kind, None);
+            confirm(cx, kind, None, target.space());
         }
         all
     } else {
@@ -618,17 +712,21 @@ fn remove(cx: &mut Ctx<'_>, argv: &[&[u8]], target: Target) -> CmdResult {
     };
     for name in names {
         match target {
-            Target::Channels => cx.engine.pubsub.unsubscribe(cx.client, &name),
+            Target::Channels(space) => cx.engine.pubsub.unsubscribe(space, cx.client, &name),
             Target::Patterns => cx.engine.pubsub.punsubscribe(cx.client, &name),
         };
-        confirm(cx, kind, Some(&name));
+        confirm(cx, kind, Some(&name), target.space());
     }
     mode_changed(cx, was);
     Ok(())
 }
 
 fn subscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    add(cx, argv, Target::Channels)
+    add(cx, argv, Target::Channels(Space::Global))
+}
+
+fn ssubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    add(cx, argv, Target::Channels(Space::Shard))
 }
 
 fn psubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
@@ -636,11 +734,22 @@ fn psubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 }
 
 fn unsubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    remove(cx, argv, Target::Channels)
+    remove(cx, argv, Target::Channels(Space::Global))
+}
+
+fn sunsubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    remove(cx, argv, Target::Channels(Space::Shard))
 }
 
 fn punsubscribe(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     remove(cx, argv, Target::Patterns)
+}
+
+/// SPUBLISH shardchannel message
+fn spublish(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    let receivers = publish_in(cx.engine, Some((cx.client, &mut cx.reply)), Space::Shard, argv[1], argv[2]);
+    cx.reply.int(receivers as i64);
+    Ok(())
 }
 
 /// PUBLISH channel message
@@ -652,12 +761,21 @@ fn publish_cmd(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 /// PUBSUB CHANNELS [pattern]
 fn pubsub_channels(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    list_channels(cx, argv, Space::Global)
+}
+
+/// PUBSUB SHARDCHANNELS [pattern]
+fn pubsub_shardchannels(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    list_channels(cx, argv, Space::Shard)
+}
+
+fn list_channels(cx: &mut Ctx<'_>, argv: &[&[u8]], space: Space) -> CmdResult {
     if argv.len() > 3 {
         // Redis checks the argument count inside `pubsubCommand`, so too many arguments is a subcommand error.
         return Err(subcommand_syntax(argv));
     }
     let pattern = argv.get(2).copied();
-    let names: Vec<Bytes> = cx.engine.pubsub.active_channels(pattern).into_iter().cloned().collect();
+    let names: Vec<Bytes> = cx.engine.pubsub.active_channels(space, pattern).into_iter().cloned().collect();
     cx.reply.array(names.len());
     for name in &names {
         cx.reply.bulk(name);
@@ -667,9 +785,18 @@ fn pubsub_channels(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 /// PUBSUB NUMSUB [channel ...]: a flat array of channel, count pairs (an array in RESP3 too, as in Redis 7.0).
 fn pubsub_numsub(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    count_subscribers(cx, argv, Space::Global)
+}
+
+/// PUBSUB SHARDNUMSUB [shardchannel ...]
+fn pubsub_shardnumsub(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
+    count_subscribers(cx, argv, Space::Shard)
+}
+
+fn count_subscribers(cx: &mut Ctx<'_>, argv: &[&[u8]], space: Space) -> CmdResult {
     cx.reply.array((argv.len() - 2) * 2);
     for channel in &argv[2..] {
-        let n = cx.engine.pubsub.numsub(channel);
+        let n = cx.engine.pubsub.numsub(space, channel);
         cx.reply.bulk(channel);
         cx.reply.int(n as i64);
     }
@@ -680,25 +807,6 @@ fn pubsub_numsub(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 fn pubsub_numpat(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {
     let n = cx.engine.pubsub.pattern_count();
     cx.reply.int(n as i64);
-    Ok(())
-}
-
-/// PUBSUB SHARDCHANNELS [pattern]: no shard channels exist here (no SSUBSCRIBE), so always empty.
-fn pubsub_shardchannels(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    if argv.len() > 3 {
-        return Err(subcommand_syntax(argv));
-    }
-    cx.reply.array(0);
-    Ok(())
-}
-
-/// PUBSUB SHARDNUMSUB [shardchannel ...]: every count is 0 (see [`pubsub_shardchannels`]).
-fn pubsub_shardnumsub(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    cx.reply.array((argv.len() - 2) * 2);
-    for channel in &argv[2..] {
-        cx.reply.bulk(channel);
-        cx.reply.int(0);
-    }
     Ok(())
 }
 
@@ -726,6 +834,7 @@ mod tests {
     use super::*;
     use crate::kv::clock::ManualClock;
     use crate::kv::config::Config;
+    use Space::Global as G;
 
     /// 2023-11-14T22:13:20Z in Unix ms: any fixed "now" works.
     const T0: u64 = 1_700_000_000_000;
@@ -737,27 +846,45 @@ mod tests {
     // ---- the registry ----
 
     #[test]
+    fn shard_channels_live_apart_from_channels_and_patterns() {
+        let mut ps = PubSub::new();
+        assert!(ps.subscribe(Space::Shard, 1, b"a"));
+        assert!(ps.subscribe(G, 1, b"a"), "the same name in the other namespace is another subscription");
+        assert!(ps.psubscribe(2, b"*"));
+        assert_eq!((ps.counts(1), ps.shard_count(1)), ((1, 0), 1));
+        assert_eq!((ps.total(1, G), ps.total(1, Space::Shard)), (1, 1));
+        assert_eq!(ps.receivers(Space::Shard, b"a"), vec![(1, None)], "patterns never see shard messages");
+        assert_eq!(ps.receivers(G, b"a").len(), 2);
+        assert!(ps.unsubscribe(G, 1, b"a"));
+        assert!(ps.is_subscribed(1), "still subscribed to a shard channel");
+        assert_eq!(ps.active_channels(Space::Shard, None), vec![&b("a")]);
+        ps.remove_client(1);
+        assert!(!ps.is_subscribed(1));
+        assert_eq!(ps.numsub(Space::Shard, b"a"), 0);
+    }
+
+    #[test]
     fn subscribe_and_unsubscribe_keep_both_sides_in_step() {
         let mut ps = PubSub::new();
         assert!(ps.is_empty());
-        assert!(ps.subscribe(1, b"a"));
-        assert!(!ps.subscribe(1, b"a"), "a second subscription to the same channel is a no-op");
-        assert!(ps.subscribe(2, b"a"));
-        assert!(ps.subscribe(1, b"b"));
+        assert!(ps.subscribe(G, 1, b"a"));
+        assert!(!ps.subscribe(G, 1, b"a"), "a second subscription to the same channel is a no-op");
+        assert!(ps.subscribe(G, 2, b"a"));
+        assert!(ps.subscribe(G, 1, b"b"));
         assert_eq!(ps.counts(1), (2, 0));
-        assert_eq!(ps.numsub(b"a"), 2);
+        assert_eq!(ps.numsub(G, b"a"), 2);
         assert_eq!(ps.channel_count(), 2);
         assert!(ps.is_subscribed(1) && ps.is_subscribed(2) && !ps.is_subscribed(3));
 
-        assert!(ps.unsubscribe(1, b"a"));
-        assert!(!ps.unsubscribe(1, b"a"));
-        assert!(!ps.unsubscribe(3, b"a"), "a client that never subscribed");
-        assert_eq!(ps.numsub(b"a"), 1);
-        assert!(ps.unsubscribe(2, b"a"));
-        assert_eq!(ps.numsub(b"a"), 0);
+        assert!(ps.unsubscribe(G, 1, b"a"));
+        assert!(!ps.unsubscribe(G, 1, b"a"));
+        assert!(!ps.unsubscribe(G, 3, b"a"), "a client that never subscribed");
+        assert_eq!(ps.numsub(G, b"a"), 1);
+        assert!(ps.unsubscribe(G, 2, b"a"));
+        assert_eq!(ps.numsub(G, b"a"), 0);
         assert_eq!(ps.channel_count(), 1, "a channel leaves with its last subscriber");
         assert!(!ps.is_subscribed(2), "a client leaves subscribed mode with its last subscription");
-        assert!(ps.unsubscribe(1, b"b"));
+        assert!(ps.unsubscribe(G, 1, b"b"));
         assert!(ps.is_empty());
     }
 
@@ -782,46 +909,46 @@ mod tests {
     fn subscriptions_list_in_subscription_order() {
         let mut ps = PubSub::new();
         for ch in ["zeta", "alpha", "mid", "b"] {
-            ps.subscribe(7, ch.as_bytes());
+            ps.subscribe(G, 7, ch.as_bytes());
         }
         ps.psubscribe(7, b"p2");
         ps.psubscribe(7, b"p1");
-        assert_eq!(ps.channels_of(7), vec![b("zeta"), b("alpha"), b("mid"), b("b")]);
+        assert_eq!(ps.channels_of(G, 7), vec![b("zeta"), b("alpha"), b("mid"), b("b")]);
         assert_eq!(ps.patterns_of(7), vec![b("p2"), b("p1")]);
-        assert!(ps.channels_of(8).is_empty());
+        assert!(ps.channels_of(G, 8).is_empty());
     }
 
     #[test]
     fn receivers_are_channel_subscribers_then_patterns_in_order() {
         let mut ps = PubSub::new();
-        ps.subscribe(3, b"news.tech");
-        ps.subscribe(1, b"news.tech");
+        ps.subscribe(G, 3, b"news.tech");
+        ps.subscribe(G, 1, b"news.tech");
         ps.psubscribe(1, b"news.*");
         ps.psubscribe(2, b"*.tech");
         ps.psubscribe(2, b"sport.*");
         ps.psubscribe(4, b"news.*");
         let got: Vec<(usize, Option<&[u8]>)> =
-            ps.receivers(b"news.tech").into_iter().map(|(c, p)| (c, p.map(|p| &p[..]))).collect();
+            ps.receivers(G, b"news.tech").into_iter().map(|(c, p)| (c, p.map(|p| &p[..]))).collect();
         assert_eq!(
             got,
             vec![(3, None), (1, None), (1, Some(&b"news.*"[..])), (4, Some(&b"news.*"[..])), (2, Some(&b"*.tech"[..]))]
         );
-        assert!(ps.receivers(b"weather").is_empty());
+        assert!(ps.receivers(G, b"weather").is_empty());
     }
 
     #[test]
     fn remove_client_forgets_everything_it_held() {
         let mut ps = PubSub::new();
-        ps.subscribe(1, b"a");
-        ps.subscribe(1, b"b");
-        ps.subscribe(2, b"b");
+        ps.subscribe(G, 1, b"a");
+        ps.subscribe(G, 1, b"b");
+        ps.subscribe(G, 2, b"b");
         ps.psubscribe(1, b"*");
         ps.remove_client(1);
         assert_eq!(ps.counts(1), (0, 0));
         assert_eq!(ps.channel_count(), 1);
-        assert_eq!(ps.numsub(b"b"), 1);
+        assert_eq!(ps.numsub(G, b"b"), 1);
         assert_eq!(ps.pattern_count(), 0);
-        assert_eq!(ps.receivers(b"a").len(), 0);
+        assert_eq!(ps.receivers(G, b"a").len(), 0);
         ps.remove_client(2);
         assert!(ps.is_empty());
         ps.remove_client(99);
@@ -831,24 +958,24 @@ mod tests {
     fn active_channels_filter_by_glob() {
         let mut ps = PubSub::new();
         for ch in ["foo", "bar", "baz", ""] {
-            ps.subscribe(1, ch.as_bytes());
+            ps.subscribe(G, 1, ch.as_bytes());
         }
-        let mut all: Vec<&[u8]> = ps.active_channels(None).into_iter().map(|c| &c[..]).collect();
+        let mut all: Vec<&[u8]> = ps.active_channels(G, None).into_iter().map(|c| &c[..]).collect();
         all.sort();
         assert_eq!(all, vec![&b""[..], b"bar", b"baz", b"foo"]);
-        let mut some: Vec<&[u8]> = ps.active_channels(Some(b"b*")).into_iter().map(|c| &c[..]).collect();
+        let mut some: Vec<&[u8]> = ps.active_channels(G, Some(b"b*")).into_iter().map(|c| &c[..]).collect();
         some.sort();
         assert_eq!(some, vec![&b"bar"[..], b"baz"]);
         // Redis's matcher never matches the empty string with `*`.
-        assert_eq!(ps.active_channels(Some(b"*")).len(), 3);
+        assert_eq!(ps.active_channels(G, Some(b"*")).len(), 3);
     }
 
     #[test]
     fn channels_are_binary_safe() {
         let mut ps = PubSub::new();
-        ps.subscribe(1, b"a\x00b\xff");
-        assert_eq!(ps.numsub(b"a\x00b\xff"), 1);
-        assert_eq!(ps.numsub(b"a"), 0);
+        ps.subscribe(G, 1, b"a\x00b\xff");
+        assert_eq!(ps.numsub(G, b"a\x00b\xff"), 1);
+        assert_eq!(ps.numsub(G, b"a"), 0);
     }
 
     // ---- the commands, through the engine ----

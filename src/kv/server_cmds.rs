@@ -567,7 +567,12 @@ fn command_entry(cx: &mut Ctx<'_>, cmd: &Command) {
         cx.reply.map(3);
         cx.reply.bulk(b"flags");
         cx.reply.set(1);
-        cx.reply.simple(if cmd.has(WRITE) { "RW" } else { "RO" });
+        // Shard channels are routed like keys but are not keys (Redis's `not_key` key-spec flag).
+        cx.reply.simple(match (cmd.has(PUBSUB), cmd.has(WRITE)) {
+            (true, _) => "not_key",
+            (false, true) => "RW",
+            (false, false) => "RO",
+        });
         cx.reply.bulk(b"begin_search");
         cx.reply.map(2);
         cx.reply.bulk(b"type");
