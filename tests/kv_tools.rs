@@ -420,6 +420,14 @@ fn common_cases() -> Vec<Case> {
         inline(&["SSUBSCRIBE a b", "SUBSCRIBE a", "SUNSUBSCRIBE b", "SUNSUBSCRIBE", "SUNSUBSCRIBE", "UNSUBSCRIBE"]),
         inline(&["SPUBLISH a x", "SPUBLISH a", "SSUBSCRIBE", "PUBSUB SHARDCHANNELS", "PUBSUB SHARDNUMSUB a b"]),
         inline(&["COMMAND INFO ssubscribe sunsubscribe spublish reset", "COMMAND DOCS spublish reset"]),
+        inline(&[
+            "SET f 0.1",
+            "INCRBYFLOAT f 0.2",
+            "INCRBYFLOAT f 1e-15",
+            "INCRBYFLOAT f -3000.5",
+            "INCRBYFLOAT f 1e400",
+        ]),
+        inline(&["INCRBYFLOAT f 1e5000", "INCRBYFLOAT f inf", "HSET h x 1.1", "HINCRBYFLOAT h x 2.2", "DEL f h"]),
         inline(&["HELLO 3", "SSUBSCRIBE s", "SPUBLISH s me", "PUBSUB SHARDCHANNELS", "PUBSUB SHARDNUMSUB s", "RESET"]),
         // Inline parsing: quotes, escapes, blank lines, white space.
         inline(&["ECHO \"\\x41\\n\\t\\\\\"", "ECHO 'it\\'s \\n'", "ECHO \"\\x4g\"", "  ECHO \t spaced  "]),

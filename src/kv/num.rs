@@ -15,6 +15,9 @@
 
 use std::fmt::Write as _;
 
+use rustc_apfloat::ieee::X87DoubleExtended;
+use rustc_apfloat::{Float, FloatConvert, Round, Status};
+
 /// Longest accepted integer text: Redis rejects `slen >= LONG_STR_SIZE` (21), and 20 characters already hold
 /// `-9223372036854775808`.
 const MAX_I64_CHARS: usize = 20;
@@ -76,18 +79,55 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     parse_strtod(s)
 }
 
-/// Parses an `INCRBYFLOAT`/`HINCRBYFLOAT` operand with Redis's `string2ld` rules: those of [`parse_f64`], plus the
-/// 5 KiB length cap. Note that `inf` parses: Redis only rejects a NaN or infinite *result* ("increment would
-/// produce NaN or Infinity"), which is the command's job.
-///
-/// Simplification against Redis: Redis parses into a `long double` (80-bit on x86-64), so operands between
-/// ~1.8e308 and ~1.2e4932 are valid there but overflow (and are rejected) here, and the sum is computed with less
-/// precision. We compute in `f64` everywhere.
-pub fn parse_long_double(s: &[u8]) -> Option<f64> {
+/// Parses an `INCRBYFLOAT`/`HINCRBYFLOAT` operand with Redis's `string2ld` rules: `strtold`'s grammar (that of
+/// [`parse_f64`]) into a `long double`, at most 5 KiB, no NaN, nothing out of range. Note that `inf` parses: Redis
+/// only rejects a NaN or infinite *result* ("increment would produce NaN or Infinity"), which is the command's job.
+pub fn parse_long_double(s: &[u8]) -> Option<LongDouble> {
     if s.len() >= MAX_LONG_DOUBLE_CHARS {
         return None;
     }
-    parse_strtod(s)
+    let text = std::str::from_utf8(s).ok()?;
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if body.len() > 1 && body.as_bytes()[0] == b'0' && (body.as_bytes()[1] | 0x20) == b'x' {
+        // Hex floats are exact in binary: the f64 parser's value widens to 80 bits without rounding.
+        return parse_strtod(s).map(LongDouble::from_f64);
+    }
+    // Rust's f64 grammar is strtod's (decimals, `inf`, `infinity`, `nan`); it only checks the syntax here, the
+    // value comes from the 80-bit parser, whose range is wider (1e400 is fine, 1e5000 is not).
+    let syntax: f64 = text.parse().ok()?;
+    if syntax.is_nan() {
+        return None;
+    }
+    if syntax.is_infinite() && body.as_bytes()[0].is_ascii_alphabetic() {
+        let inf = LongDouble(X87DoubleExtended::INFINITY);
+        return Some(if text.starts_with('-') { LongDouble(-inf.0) } else { inf });
+    }
+    let parsed = X87DoubleExtended::from_str_r(text, Round::NearestTiesToEven).ok()?;
+    let value = parsed.value;
+    // strtold's ERANGE: an overflow, or an underflow all the way to zero (a subnormal result is kept).
+    if parsed.status.contains(Status::OVERFLOW) || (parsed.status.contains(Status::UNDERFLOW) && value.is_zero()) {
+        return None;
+    }
+    Some(LongDouble(value))
+}
+
+/// Redis's `long double` on x86-64: the x87 80-bit extended format (64-bit significand), in which `INCRBYFLOAT`
+/// and `HINCRBYFLOAT` add. Emulated in software so the sums, and so the stored texts, are Redis's to the last
+/// digit: `0.1 + 0.2` is `0.3` there, where `f64` would give `0.30000000000000004`.
+#[derive(Clone, Copy, Debug)]
+pub struct LongDouble(X87DoubleExtended);
+
+impl LongDouble {
+    pub const ZERO: LongDouble = LongDouble(X87DoubleExtended::ZERO);
+
+    fn from_f64(d: f64) -> LongDouble {
+        let mut loses_info = false;
+        LongDouble(rustc_apfloat::ieee::Double::from_bits(u128::from(d.to_bits())).convert(&mut loses_info).value)
+    }
+
+    pub fn is_finite(self) -> bool {
+        self.0.is_finite()
+    }
 }
 
 /// The common `strtod` grammar plus Redis's range and NaN checks.
@@ -357,37 +397,104 @@ fn parse_small_exponent(s: &[u8]) -> i32 {
     }
 }
 
-/// Formats the value `INCRBYFLOAT`/`HINCRBYFLOAT` store and return: plain decimal, never an exponent, trailing
-/// zeros trimmed, `-0` printed as `0`.
-///
-/// Simplification against Redis: Redis prints its `long double` with `%.17Lf` (17 decimal places) and trims the
-/// zeros. Printing an `f64` that way would expose binary noise (0.1 would come out as `0.10000000000000001`, where
-/// Redis's wider type prints `0.1`), so we print the shortest decimal that reads back as the same `f64`, and fall
-/// back to 17 rounded decimal places only when that shortest form needs more, which keeps Redis's cut-off (1e-20
-/// prints `0` in both). The results agree with Redis for ordinary values and may differ in the last digits for
-/// values that need more than ~15 significant digits.
-pub fn format_human(d: f64) -> Vec<u8> {
-    /// `%.17Lf`: decimal places Redis keeps.
-    const HUMAN_DECIMALS: usize = 17;
-    if d.is_infinite() {
-        return if d > 0.0 { b"inf".to_vec() } else { b"-inf".to_vec() };
+impl std::ops::Add for LongDouble {
+    type Output = LongDouble;
+
+    /// The sum, rounded to nearest-even as the x87 unit does at its default (extended) precision.
+    fn add(self, other: LongDouble) -> LongDouble {
+        LongDouble(self.0.add_r(other.0, Round::NearestTiesToEven).value)
     }
-    let mut text = format!("{d}").into_bytes();
-    if let Some(point) = text.iter().position(|&b| b == b'.') {
-        if text.len() - point - 1 > HUMAN_DECIMALS {
-            text = format!("{d:.HUMAN_DECIMALS$}").into_bytes();
-            while text.last() == Some(&b'0') {
-                text.pop();
-            }
-            if text.last() == Some(&b'.') {
-                text.pop();
-            }
+}
+
+/// Formats the value `INCRBYFLOAT`/`HINCRBYFLOAT` store and return, as Redis's `ld2string(.., LD_STR_HUMAN)`:
+/// `printf("%.17Lf")` (plain decimal, 17 places, never an exponent), trailing zeros and a bare point trimmed, `-0`
+/// printed as `0`. The decimal expansion is exact, as glibc's is: an 80-bit value is `m * 2^e` with a 64-bit `m`.
+pub fn format_human(d: LongDouble) -> Vec<u8> {
+    /// `%.17Lf`: decimal places Redis keeps.
+    const HUMAN_DECIMALS: u32 = 17;
+    /// x87 exponent bias, and the significand's 63 bits after the (explicit) integer bit.
+    const EXPONENT_BIAS: i32 = 16383;
+    const FRACTION_BITS: i32 = 63;
+    let bits = d.0.to_bits();
+    let negative = bits >> 79 & 1 == 1;
+    if d.0.is_infinite() {
+        return if negative { b"-inf".to_vec() } else { b"inf".to_vec() };
+    }
+    let biased = (bits >> 64 & 0x7fff) as i32;
+    let significand = bits as u64;
+    // Subnormals (biased exponent 0) share the smallest normal exponent.
+    let exponent = biased.max(1) - EXPONENT_BIAS - FRACTION_BITS;
+    let mut text = Vec::new();
+    if negative {
+        text.push(b'-');
+    }
+    if exponent >= 0 {
+        // A whole number: "%.17Lf" prints its digits and 17 zeros, which are then trimmed.
+        text.extend(decimal_of_shifted(significand, exponent as u32));
+    } else {
+        // value * 10^17 = significand * 10^17 / 2^-exponent, rounded half to even. The product is below 2^121.
+        let scaled = u128::from(significand) * 10u128.pow(HUMAN_DECIMALS);
+        let shift = exponent.unsigned_abs();
+        let units = if shift >= 128 {
+            0 // below 2^121 / 2^128: less than half a unit in the 17th place
+        } else {
+            let (quotient, remainder) = (scaled >> shift, scaled & ((1u128 << shift) - 1));
+            let half = 1u128 << (shift - 1);
+            quotient + u128::from(remainder > half || (remainder == half && quotient & 1 == 1))
+        };
+        let unit = 10u128.pow(HUMAN_DECIMALS);
+        let _ = write!(Utf8(&mut text), "{}", units / unit);
+        let fraction = format!("{:017}", units % unit);
+        let fraction = fraction.trim_end_matches('0');
+        if !fraction.is_empty() {
+            text.push(b'.');
+            text.extend_from_slice(fraction.as_bytes());
         }
     }
     if text == b"-0" {
         text = b"0".to_vec();
     }
     text
+}
+
+/// The decimal digits of `m * 2^shift`, exactly (up to ~4,950 digits for the largest 80-bit value).
+fn decimal_of_shifted(m: u64, mut shift: u32) -> Vec<u8> {
+    /// Limbs hold nine decimal digits each; doubling by at most 2^29 per pass keeps limb * factor + carry in u64.
+    const LIMB: u64 = 1_000_000_000;
+    const MAX_STEP: u32 = 29;
+    let mut limbs: Vec<u64> = vec![m % LIMB, m / LIMB % LIMB, m / LIMB / LIMB]; // little-endian
+    while shift > 0 {
+        let step = shift.min(MAX_STEP);
+        shift -= step;
+        let mut carry = 0u64;
+        for limb in &mut limbs {
+            let v = (*limb << step) + carry;
+            *limb = v % LIMB;
+            carry = v / LIMB;
+        }
+        while carry > 0 {
+            limbs.push(carry % LIMB);
+            carry /= LIMB;
+        }
+    }
+    while limbs.len() > 1 && limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    let mut out = limbs.last().map(|l| l.to_string()).unwrap_or_default();
+    for limb in limbs.iter().rev().skip(1) {
+        let _ = write!(out, "{limb:09}");
+    }
+    out.into_bytes()
+}
+
+/// `fmt::Write` into a byte vector.
+struct Utf8<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Utf8<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -529,26 +636,37 @@ mod tests {
         }
     }
 
+    /// What `INCRBYFLOAT` would store for `text`: parse, then print (`None` when Redis rejects it).
+    fn ld(text: &[u8]) -> Option<String> {
+        parse_long_double(text).map(|v| String::from_utf8(format_human(v)).unwrap())
+    }
+
     #[test]
-    fn parse_long_double_caps_length_at_5k() {
+    fn parse_long_double_has_80_bit_range_and_caps_length_at_5k() {
         let mut long = b"1".to_vec();
         long.extend(std::iter::repeat(b'0').take(5118));
         assert_eq!(long.len(), 5119);
-        assert!(parse_long_double(&long).is_none(), "1e5118 overflows f64");
+        assert!(parse_long_double(&long).is_none(), "1e5118 overflows even a long double");
         let mut long = b"0.".to_vec();
         long.extend(std::iter::repeat(b'0').take(5116));
         long.push(b'1');
-        assert_eq!(long.len(), 5119);
         assert!(parse_long_double(&long).is_none(), "underflows to zero");
         let mut ok = b"1.".to_vec();
         ok.extend(std::iter::repeat(b'0').take(5117));
-        assert_eq!(parse_long_double(&ok), Some(1.0));
+        assert_eq!(ld(&ok).as_deref(), Some("1"));
         ok.push(b'0');
         assert_eq!(ok.len(), 5120);
-        assert_eq!(parse_long_double(&ok), None, "5120 bytes do not fit Redis's buffer");
+        assert!(parse_long_double(&ok).is_none(), "5120 bytes do not fit Redis's buffer");
         assert_eq!(parse_f64(&ok), Some(1.0), "string2d has no such cap");
-        assert_eq!(parse_long_double(b"inf"), Some(f64::INFINITY));
-        assert_eq!(parse_long_double(b"nan"), None);
+        assert!(ld(b"1e400").is_some_and(|t| t.len() == 401), "beyond f64, within long double");
+        assert_eq!(ld(b"-inf").as_deref(), Some("-inf"));
+        assert_eq!(ld(b"Infinity").as_deref(), Some("inf"));
+        for bad in [&b"nan"[..], b"", b" 1", b"1 ", b"1e", b"0x", b"--1", b"1,5", b"\xff"] {
+            assert!(parse_long_double(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(ld(b"0x1p-2").as_deref(), Some("0.25"));
+        assert_eq!(ld(b"+.5").as_deref(), Some("0.5"));
+        assert_eq!(ld(b"5.").as_deref(), Some("5"));
     }
 
     fn g(d: f64) -> String {
@@ -630,33 +748,35 @@ mod tests {
         }
     }
 
-    fn human(d: f64) -> String {
-        String::from_utf8(format_human(d)).unwrap()
+    fn sum(a: &str, b: &str) -> String {
+        let (a, b) = (parse_long_double(a.as_bytes()).unwrap(), parse_long_double(b.as_bytes()).unwrap());
+        String::from_utf8(format_human(a + b)).unwrap()
     }
 
     #[test]
-    fn format_human_is_plain_decimal() {
-        let cases: &[(f64, &str)] = &[
-            (0.0, "0"),
-            (-0.0, "0"),
-            (10.5, "10.5"),
-            (10.5 + 0.1, "10.6"),
-            (0.1, "0.1"),
-            (3.0, "3"),
-            (-3.0, "-3"),
-            (5.0e3, "5000"),
-            (1e20, "100000000000000000000"),
-            (1.5e-5, "0.000015"),
-            (1e-17, "0.00000000000000001"),
-            (1e-20, "0"),
-            (-1e-20, "0"),
-            (1.23456789e-10, "0.00000000012345679"),
-            (f64::INFINITY, "inf"),
+    fn format_human_prints_what_redis_prints() {
+        // Each expected text is what redis-server 7.0 on x86-64 answers to SET k <a>, INCRBYFLOAT k <b>.
+        let cases: &[(&str, &str, &str)] = &[
+            ("10.5", "0.1", "10.6"),
+            ("0.1", "0.2", "0.3"),
+            ("3.0e3", "1.0e-15", "3000.00000000000000111"),
+            ("0", "0", "0"),
+            ("-0", "0", "0"),
+            ("3", "-6", "-3"),
+            ("5.0e3", "0", "5000"),
+            ("1e20", "0", "100000000000000000000"),
+            ("1.5e-5", "0", "0.000015"),
+            ("1e-17", "0", "0.00000000000000001"),
+            ("1e-20", "0", "0"),
+            ("-1e-20", "0", "0"),
+            ("1.1", "2.2", "3.3"),
+            ("5.0e3", "2.0e2", "5200"),
+            ("1.23456789e-10", "0", "0.00000000012345679"),
         ];
-        for &(d, want) in cases {
-            assert_eq!(human(d), want, "{d:e}");
+        for &(a, b, want) in cases {
+            assert_eq!(sum(a, b), want, "{a} + {b}");
         }
-        let big = human(1e300);
-        assert!(big.starts_with('1') && big.len() == 301 && !big.contains(['.', 'e']), "{big}");
+        let big = sum("1e300", "0");
+        assert!(big.starts_with("1000000000000000000008997") && big.len() == 301, "{big}");
     }
 }
