@@ -20,9 +20,21 @@ use std::time::Duration;
 use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
 
+use super::config::Config;
 use super::exec::{Effect, Engine};
 use super::resp::{Encoder, Limits, Resp};
 use crate::reactor::{CloseReason, ConnId, Core, ListenerId, OutputLimits, Protocol, TimerId};
+
+/// `client-output-buffer-limit pubsub` as output limits, for both I/O models.
+pub(crate) fn pubsub_output_limits(config: &Config) -> OutputLimits {
+    let l = config.client_output_buffer_limits().pubsub;
+    let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
+    OutputLimits {
+        hard_bytes: clamp(l.hard_limit_bytes),
+        soft_bytes: clamp(l.soft_limit_bytes),
+        soft_millis: l.soft_limit_seconds.saturating_mul(1000),
+    }
+}
 
 /// How often the cron runs (Redis's default `hz 10`).
 pub const CRON_INTERVAL: Duration = Duration::from_millis(100);
@@ -77,13 +89,7 @@ impl KvServer {
     /// the `normal` class (Redis's default `normal 0 0 0` means unlimited; the reactor keeps a hard cap instead,
     /// and backpressure bounds what a normal client's own replies can pile up).
     fn pubsub_limits(&self) -> OutputLimits {
-        let l = self.engine.config.client_output_buffer_limits().pubsub;
-        let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
-        OutputLimits {
-            hard_bytes: clamp(l.hard_limit_bytes),
-            soft_bytes: clamp(l.soft_limit_bytes),
-            soft_millis: l.soft_limit_seconds.saturating_mul(1000),
-        }
+        pubsub_output_limits(&self.engine.config)
     }
 
     /// Applies `CONFIG SET` changes that live outside the engine: decoder limits, the idle timeout.

@@ -27,8 +27,9 @@
 //! runs every complete command in the buffer before moving on. A batch is bounded by what one read returns
 //! ([`READ_CHUNK_BYTES`]), so no client holds the lock for long.
 //!
-//! Lock order, always: engine, then the registry, then one client's `out` queue; (after the engine lock is
-//! released) one client's write lock, then its `out` queue. Nothing ever waits for a socket while holding the engine lock.
+//! Lock order, always: engine, then the registry, then one client's `out` queue, then its `limits`; (after the
+//! engine lock is released) one client's write lock, then its `out` queue. Nothing ever waits for a socket while
+//! holding the engine lock.
 //!
 //! # Reaching other clients
 //!
@@ -39,8 +40,9 @@
 //! appended drains the queue into the socket while holding the target's write lock. Writing to another client's
 //! socket while holding the engine lock would let one slow subscriber stall the whole server; writing without a
 //! queue could reorder replies. A slow subscriber still stalls the *publishing* thread (blocking `write`), which
-//! is the classic cost of this model. A subscriber's queue is bounded by the `client-output-buffer-limit pubsub`
-//! hard limit, past which it is disconnected, as in Redis (the soft limit is not enforced here).
+//! is the classic cost of this model. A subscriber's queue is bounded by `client-output-buffer-limit pubsub`:
+//! past the hard limit, or past the soft limit for its time, it is disconnected, as in Redis. As in Redis the
+//! limits are checked when a message is queued; the reactor also checks quiet connections from its cron.
 //!
 //! # Blocking commands
 //!
@@ -83,8 +85,9 @@ use super::clock::Clock;
 use super::config::Config;
 use super::exec::{Effect, Engine};
 use super::resp::{Decoder, Encoder, Limits, Resp};
-use super::server::CRON_INTERVAL;
+use super::server::{pubsub_output_limits, CRON_INTERVAL};
 use crate::net::OutBuf;
+use crate::reactor::OutputLimits;
 
 /// Stack of each connection thread. See the module doc for why 64 KiB is enough.
 pub const CONN_STACK_BYTES: usize = 64 * 1024;
@@ -207,8 +210,9 @@ struct Peer {
     wake: Condvar,
     /// Subscribed to Pub/Sub: no idle timeout (Redis never times out a subscriber).
     idle_exempt: AtomicBool,
-    /// Pub/Sub hard output limit in bytes (0: none), checked when a message is queued.
-    hard_limit: AtomicUsize,
+    /// Pub/Sub output limits (unlimited for other clients), checked when a message is queued, and when output
+    /// first went over the soft limit.
+    limits: Mutex<(OutputLimits, Option<Instant>)>,
 }
 
 /// Whether a client waits for a blocking command, and until when.
@@ -229,7 +233,7 @@ impl Peer {
             block: Mutex::new(BlockState::default()),
             wake: Condvar::new(),
             idle_exempt: AtomicBool::new(false),
-            hard_limit: AtomicUsize::new(0),
+            limits: Mutex::new((OutputLimits::UNLIMITED, None)),
         }
     }
 
@@ -332,12 +336,6 @@ fn decoder_limits(config: &Config) -> Limits {
         max_query_buffer: clamp(config.client_query_buffer_limit()),
         ..Limits::default()
     }
-}
-
-/// `client-output-buffer-limit pubsub` hard limit in bytes (0: none). Simplification against Redis and the
-/// reactor: the soft limit is not enforced here.
-fn pubsub_hard_limit(config: &Config) -> usize {
-    usize::try_from(config.client_output_buffer_limits().pubsub.hard_limit_bytes).unwrap_or(usize::MAX)
 }
 
 fn idle_ms(config: &Config) -> u64 {
@@ -858,10 +856,13 @@ fn apply_effects(shared: &Shared, st: &State, effects: Vec<Effect>, me: usize, t
                     continue;
                 }
                 let Some(peer) = peers.get(&client) else { continue };
-                let limit = peer.hard_limit.load(Ordering::Relaxed);
                 let mut out = lock(&peer.out);
-                if limit != 0 && out.len() + bytes.len() > limit {
-                    // A subscriber past its hard output limit is disconnected, as Redis does; shutting both
+                let over = {
+                    let (limits, soft_since) = &mut *lock(&peer.limits);
+                    limits.exceeded(out.len() + bytes.len(), soft_since, Instant::now())
+                };
+                if over {
+                    // A subscriber past its output limits is disconnected, as Redis does; shutting both
                     // directions also frees a publisher stuck writing to it.
                     drop(out);
                     if !peer.killed.swap(true, Ordering::AcqRel) {
@@ -897,8 +898,8 @@ fn apply_effects(shared: &Shared, st: &State, effects: Vec<Effect>, me: usize, t
             Effect::PubSubMode { client, subscribed } => {
                 let Some(peer) = peers.get(&client) else { continue };
                 peer.idle_exempt.store(subscribed, Ordering::Relaxed);
-                let limit = if subscribed { pubsub_hard_limit(&st.engine.config) } else { 0 };
-                peer.hard_limit.store(limit, Ordering::Relaxed);
+                let limits = if subscribed { pubsub_output_limits(&st.engine.config) } else { OutputLimits::UNLIMITED };
+                *lock(&peer.limits) = (limits, None);
             }
         }
     }
@@ -934,10 +935,10 @@ fn apply_config(shared: &Shared, st: &mut State) {
             "proto-max-bulk-len" | "client-query-buffer-limit" => st.limits = decoder_limits(&st.engine.config),
             "timeout" => shared.idle_ms.store(idle_ms(&st.engine.config), Ordering::Relaxed),
             "client-output-buffer-limit" => {
-                let limit = pubsub_hard_limit(&st.engine.config);
+                let limits = pubsub_output_limits(&st.engine.config);
                 for (key, peer) in lock(&shared.peers).iter() {
                     if st.engine.is_subscribed(*key) {
-                        peer.hard_limit.store(limit, Ordering::Relaxed);
+                        lock(&peer.limits).0 = limits;
                     }
                 }
             }

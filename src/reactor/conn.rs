@@ -4,7 +4,7 @@
 //! where the connection stands in the loop (queued for a write, paused by backpressure, closing) so that every
 //! list the reactor keeps is O(1) to update and never holds a connection twice.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
@@ -39,6 +39,23 @@ impl OutputLimits {
 
     pub(crate) fn over_soft(&self, pending: usize) -> bool {
         self.soft_bytes != 0 && pending > self.soft_bytes
+    }
+
+    /// Whether `pending` bytes of output have been over the soft limit for `soft_millis` or longer. `soft_since`
+    /// is the caller's memory of when output first went over it, cleared here as soon as it is back under.
+    pub fn soft_expired(&self, pending: usize, soft_since: &mut Option<Instant>, now: Instant) -> bool {
+        if !self.over_soft(pending) {
+            *soft_since = None;
+            return false;
+        }
+        let since = *soft_since.get_or_insert(now);
+        now.duration_since(since) >= Duration::from_millis(self.soft_millis)
+    }
+
+    /// Whether a connection with `pending` bytes of output must be closed: over the hard limit, or over the soft
+    /// limit for too long (see [`OutputLimits::soft_expired`]).
+    pub fn exceeded(&self, pending: usize, soft_since: &mut Option<Instant>, now: Instant) -> bool {
+        self.over_hard(pending) || self.soft_expired(pending, soft_since, now)
     }
 }
 
@@ -170,5 +187,29 @@ impl<S> Conn<S> {
     /// Exempts the connection from the idle timeout (Redis exempts blocked and Pub/Sub clients).
     pub fn set_idle_exempt(&mut self, exempt: bool) {
         self.flags.idle_exempt = exempt;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_limits_close_over_hard_at_once_and_over_soft_after_its_time() {
+        let limits = OutputLimits { hard_bytes: 1000, soft_bytes: 100, soft_millis: 50 };
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut since = None;
+        assert!(!limits.exceeded(100, &mut since, at(0)), "at the soft limit is not over it");
+        assert!(since.is_none());
+        assert!(!limits.exceeded(101, &mut since, at(10)), "over soft: the clock starts");
+        assert_eq!(since, Some(at(10)));
+        assert!(!limits.exceeded(500, &mut since, at(59)));
+        assert!(limits.exceeded(500, &mut since, at(60)), "over soft for 50 ms");
+        assert!(!limits.exceeded(50, &mut since, at(61)), "back under: forgiven");
+        assert!(since.is_none());
+        assert!(!limits.exceeded(101, &mut since, at(100)), "a new stretch starts from zero");
+        assert!(limits.exceeded(1001, &mut None, at(0)), "over hard: at once");
+        assert!(!OutputLimits::UNLIMITED.exceeded(usize::MAX, &mut None, at(1_000_000)));
     }
 }

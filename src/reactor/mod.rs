@@ -820,7 +820,7 @@ impl<P: Protocol> Core<P> {
                 continue;
             }
             let pending = conn.out.len();
-            if conn.limits.over_hard(pending) || self.soft_limit_expired(id) {
+            if conn.limits.exceeded(pending, &mut conn.soft_since, self.now) {
                 debug!(conn = id.0, pending, "output limit reached; closing");
                 self.stats.closed_output_limit += 1;
                 self.close_with(id, CloseReason::OutputLimit);
@@ -877,18 +877,6 @@ impl<P: Protocol> Core<P> {
         }
     }
 
-    /// Tracks time spent over the soft output limit; `true` once it has lasted too long.
-    fn soft_limit_expired(&mut self, id: ConnId) -> bool {
-        let now = self.now;
-        let conn = &mut self.conns[id.0];
-        if !conn.limits.over_soft(conn.out.len()) {
-            conn.soft_since = None;
-            return false;
-        }
-        let since = *conn.soft_since.get_or_insert(now);
-        now.duration_since(since) >= Duration::from_millis(conn.limits.soft_millis)
-    }
-
     /// Periodic housekeeping over a slice of the slab: idle timeouts and soft output limits of connections that
     /// have gone quiet.
     fn cron(&mut self) {
@@ -897,7 +885,7 @@ impl<P: Protocol> Core<P> {
         for _ in 0..slice.min(capacity) {
             let key = self.cron_cursor % capacity.max(1);
             self.cron_cursor = key + 1;
-            let Some(conn) = self.conns.get(key) else { continue };
+            let Some(conn) = self.conns.get_mut(key) else { continue };
             if conn.flags.closing || conn.flags.connecting {
                 continue;
             }
@@ -908,7 +896,7 @@ impl<P: Protocol> Core<P> {
                     continue;
                 }
             }
-            if conn.limits.soft_bytes != 0 && self.soft_limit_expired(ConnId(key)) {
+            if conn.limits.soft_bytes != 0 && conn.limits.soft_expired(conn.out.len(), &mut conn.soft_since, self.now) {
                 self.stats.closed_output_limit += 1;
                 self.close_with(ConnId(key), CloseReason::OutputLimit);
             }
