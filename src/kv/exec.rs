@@ -161,6 +161,8 @@ pub struct Engine {
     /// Pub/Sub subscriptions (channels and patterns), see [`pubsub`].
     pub pubsub: PubSub,
     next_client_id: u64,
+    /// The time of the current batch of commands, see [`Engine::begin_batch`].
+    batch_now_ms: Option<u64>,
 }
 
 /// What a handler works with.
@@ -240,6 +242,7 @@ impl Engine {
             in_exec: false,
             pubsub: PubSub::new(),
             next_client_id: 1,
+            batch_now_ms: None,
         }
     }
 
@@ -355,6 +358,19 @@ impl Engine {
         pubsub::notify_keyspace(self, None, class, event, db, key);
     }
 
+    /// Reads the clock once for a batch of commands (everything one read of a connection delivered), which
+    /// [`Engine::execute`] then uses instead of reading it per command, until [`Engine::end_batch`]. Redis caches
+    /// its time the same way (`server.mstime`, refreshed per event-loop iteration and per top-level command);
+    /// commands of one pipelined batch are microseconds apart, far below the millisecond resolution of TTLs.
+    pub fn begin_batch(&mut self) {
+        self.batch_now_ms = Some(self.clock.now_ms());
+    }
+
+    /// Ends a [`Engine::begin_batch`]: commands read the clock themselves again.
+    pub fn end_batch(&mut self) {
+        self.batch_now_ms = None;
+    }
+
     /// Runs a command and returns the raw reply bytes: for tests and tools that have no connection.
     pub fn call(&mut self, client: usize, argv: &[&[u8]]) -> Vec<u8> {
         let mut out = OutBuf::new();
@@ -372,7 +388,7 @@ impl Engine {
 
     /// Runs one command without the ready-keys pass (also used to re-run a blocked client's command).
     pub(crate) fn execute_inner(&mut self, client: usize, argv: &[&[u8]], out: &mut OutBuf) {
-        let now_ms = self.clock.now_ms();
+        let now_ms = self.batch_now_ms.unwrap_or_else(|| self.clock.now_ms());
         let (db, resp) = {
             let c = &mut self.clients[client];
             c.last_interaction_ms = now_ms;
@@ -389,6 +405,11 @@ impl Engine {
     /// Turns keys removed by lazy or active expiry into `expired` notifications and statistics.
     /// Runs after every command, so the common case (nothing expired) is one flag test per database.
     pub fn reap_expired(&mut self) {
+        // One pass of loads over the databases; the indexed loop below (with its bounds checks) only runs when
+        // there is something to reap.
+        if !self.dbs.iter().any(Db::has_expired) {
+            return;
+        }
         for db in 0..self.dbs.len() {
             if !self.dbs[db].has_expired() {
                 continue;

@@ -228,6 +228,7 @@ impl KvServer {
         let high_watermark = cx.config().high_watermark_bytes;
         // The decoder is borrowed out of the client so its argument slices can live while the engine runs.
         let mut decoder = std::mem::take(&mut self.engine.clients[key].decoder);
+        self.engine.begin_batch();
         while let Some(conn) = cx.conn_mut(id) {
             if conn.is_closing() || conn.out.len() >= high_watermark || self.engine.clients[key].blocked.is_some() {
                 break;
@@ -270,6 +271,7 @@ impl KvServer {
                 }
             }
         }
+        self.engine.end_batch();
         if let Some(client) = self.engine.clients.get_mut(key) {
             client.decoder = decoder;
         }
