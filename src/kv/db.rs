@@ -93,6 +93,14 @@ impl Db {
         self.expires.len()
     }
 
+    /// Warms the cache for lookups of `keys` that are about to follow (see [`Dict::prefetch`]); changes nothing.
+    pub fn prefetch(&self, keys: &[&[u8]]) {
+        self.main.prefetch(keys);
+        if !self.expires.is_empty() {
+            self.expires.prefetch(keys);
+        }
+    }
+
     /// The value under `key`, deleting it first if it has expired.
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Value> {
         self.expire_if_needed(key, now_ms);

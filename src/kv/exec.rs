@@ -371,6 +371,15 @@ impl Engine {
         self.batch_now_ms = None;
     }
 
+    /// A hint that `client`'s next commands will look up `keys` in its selected database: warms the cache for
+    /// them (see [`crate::kv::dict::Dict::prefetch`]). Wrong guesses (a key that is not one, a `SELECT` in
+    /// between) only cost the wasted loads.
+    pub fn prefetch(&self, client: usize, keys: &[&[u8]]) {
+        if let Some(db) = self.clients.get(client).and_then(|c| self.dbs.get(c.db)) {
+            db.prefetch(keys);
+        }
+    }
+
     /// Runs a command and returns the raw reply bytes: for tests and tools that have no connection.
     pub fn call(&mut self, client: usize, argv: &[&[u8]]) -> Vec<u8> {
         let mut out = OutBuf::new();
