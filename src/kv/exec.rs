@@ -14,6 +14,7 @@
 //! queued as an [`Effect`], because only the I/O layer can reach other connections.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -163,6 +164,9 @@ pub struct Engine {
     next_client_id: u64,
     /// The time of the current batch of commands, see [`Engine::begin_batch`].
     batch_now_ms: Option<u64>,
+    /// Raised by any database that expired a key since the last [`Engine::reap_expired`] (shared with every
+    /// `Db`; an atomic only because the engine must be `Send` for the thread-per-connection model).
+    expired_signal: Arc<AtomicBool>,
 }
 
 /// What a handler works with.
@@ -225,8 +229,9 @@ impl Ctx<'_> {
 impl Engine {
     pub fn new(config: Config, clock: Arc<dyn Clock>) -> Self {
         let started_ms = clock.now_ms();
+        let expired_signal = Arc::new(AtomicBool::new(false));
         Engine {
-            dbs: (0..config.databases()).map(|_| Db::new()).collect(),
+            dbs: (0..config.databases()).map(|_| Db::with_expired_signal(expired_signal.clone())).collect(),
             clients: Slab::new(),
             config,
             config_changed: Vec::new(),
@@ -243,6 +248,7 @@ impl Engine {
             pubsub: PubSub::new(),
             next_client_id: 1,
             batch_now_ms: None,
+            expired_signal,
         }
     }
 
@@ -414,11 +420,11 @@ impl Engine {
     /// Turns keys removed by lazy or active expiry into `expired` notifications and statistics.
     /// Runs after every command, so the common case (nothing expired) is one flag test per database.
     pub fn reap_expired(&mut self) {
-        // One pass of loads over the databases; the indexed loop below (with its bounds checks) only runs when
-        // there is something to reap.
-        if !self.dbs.iter().any(Db::has_expired) {
+        // Every database raises the shared flag when it expires a key: the common case is this one load.
+        if !self.expired_signal.load(Ordering::Relaxed) {
             return;
         }
+        self.expired_signal.store(false, Ordering::Relaxed);
         for db in 0..self.dbs.len() {
             if !self.dbs[db].has_expired() {
                 continue;
