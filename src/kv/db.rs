@@ -27,6 +27,9 @@
 //! (see [`crate::kv::clock`]). A key whose deadline is `at` is still alive at `now == at` and gone
 //! from `at + 1` on (Redis's `now > when`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use crate::kv::dict::{Dict, Key};
 use crate::kv::value::Value;
 
@@ -67,6 +70,9 @@ pub struct Db {
     expires: Dict<u64>,
     /// Keys deleted by expiry since the last [`Db::take_expired`].
     expired: Vec<Key>,
+    /// Raised whenever `expired` gains a key. The server shares one flag among all its databases, so that
+    /// "did any command expire anything?" is one load per command instead of a look at every database.
+    expired_signal: Arc<AtomicBool>,
     /// Where active expiry resumes its walk over `expires` (a `SCAN` cursor, so it stays valid
     /// across resizes and covers every key over successive cycles).
     expire_cursor: u64,
@@ -76,6 +82,11 @@ impl Db {
     /// An empty database.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty database that raises `signal` whenever expiry deletes a key (see [`Db::take_expired`]).
+    pub fn with_expired_signal(signal: Arc<AtomicBool>) -> Self {
+        Self { expired_signal: signal, ..Self::default() }
     }
 
     /// Keys stored, including expired ones not yet deleted (what `DBSIZE` reports in Redis).
@@ -91,6 +102,14 @@ impl Db {
     /// Keys with a TTL (the `expires=` of `INFO keyspace`).
     pub fn expires_len(&self) -> usize {
         self.expires.len()
+    }
+
+    /// Warms the cache for lookups of `keys` that are about to follow (see [`Dict::prefetch`]); changes nothing.
+    pub fn prefetch(&self, keys: &[&[u8]]) {
+        self.main.prefetch(keys);
+        if !self.expires.is_empty() {
+            self.expires.prefetch(keys);
+        }
     }
 
     /// The value under `key`, deleting it first if it has expired.
@@ -361,6 +380,7 @@ impl Db {
         self.expires.remove(key);
         if let Some((key, _)) = self.main.remove_entry(key) {
             self.expired.push(key);
+            self.expired_signal.store(true, Ordering::Relaxed);
         }
     }
 }

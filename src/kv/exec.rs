@@ -14,6 +14,7 @@
 //! queued as an [`Effect`], because only the I/O layer can reach other connections.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -161,6 +162,11 @@ pub struct Engine {
     /// Pub/Sub subscriptions (channels and patterns), see [`pubsub`].
     pub pubsub: PubSub,
     next_client_id: u64,
+    /// The time of the current batch of commands, see [`Engine::begin_batch`].
+    batch_now_ms: Option<u64>,
+    /// Raised by any database that expired a key since the last [`Engine::reap_expired`] (shared with every
+    /// `Db`; an atomic only because the engine must be `Send` for the thread-per-connection model).
+    expired_signal: Arc<AtomicBool>,
 }
 
 /// What a handler works with.
@@ -223,8 +229,9 @@ impl Ctx<'_> {
 impl Engine {
     pub fn new(config: Config, clock: Arc<dyn Clock>) -> Self {
         let started_ms = clock.now_ms();
+        let expired_signal = Arc::new(AtomicBool::new(false));
         Engine {
-            dbs: (0..config.databases()).map(|_| Db::new()).collect(),
+            dbs: (0..config.databases()).map(|_| Db::with_expired_signal(expired_signal.clone())).collect(),
             clients: Slab::new(),
             config,
             config_changed: Vec::new(),
@@ -240,6 +247,8 @@ impl Engine {
             in_exec: false,
             pubsub: PubSub::new(),
             next_client_id: 1,
+            batch_now_ms: None,
+            expired_signal,
         }
     }
 
@@ -355,6 +364,28 @@ impl Engine {
         pubsub::notify_keyspace(self, None, class, event, db, key);
     }
 
+    /// Reads the clock once for a batch of commands (everything one read of a connection delivered), which
+    /// [`Engine::execute`] then uses instead of reading it per command, until [`Engine::end_batch`]. Redis caches
+    /// its time the same way (`server.mstime`, refreshed per event-loop iteration and per top-level command);
+    /// commands of one pipelined batch are microseconds apart, far below the millisecond resolution of TTLs.
+    pub fn begin_batch(&mut self) {
+        self.batch_now_ms = Some(self.clock.now_ms());
+    }
+
+    /// Ends a [`Engine::begin_batch`]: commands read the clock themselves again.
+    pub fn end_batch(&mut self) {
+        self.batch_now_ms = None;
+    }
+
+    /// A hint that `client`'s next commands will look up `keys` in its selected database: warms the cache for
+    /// them (see [`crate::kv::dict::Dict::prefetch`]). Wrong guesses (a key that is not one, a `SELECT` in
+    /// between) only cost the wasted loads.
+    pub fn prefetch(&self, client: usize, keys: &[&[u8]]) {
+        if let Some(db) = self.clients.get(client).and_then(|c| self.dbs.get(c.db)) {
+            db.prefetch(keys);
+        }
+    }
+
     /// Runs a command and returns the raw reply bytes: for tests and tools that have no connection.
     pub fn call(&mut self, client: usize, argv: &[&[u8]]) -> Vec<u8> {
         let mut out = OutBuf::new();
@@ -372,7 +403,7 @@ impl Engine {
 
     /// Runs one command without the ready-keys pass (also used to re-run a blocked client's command).
     pub(crate) fn execute_inner(&mut self, client: usize, argv: &[&[u8]], out: &mut OutBuf) {
-        let now_ms = self.clock.now_ms();
+        let now_ms = self.batch_now_ms.unwrap_or_else(|| self.clock.now_ms());
         let (db, resp) = {
             let c = &mut self.clients[client];
             c.last_interaction_ms = now_ms;
@@ -389,6 +420,11 @@ impl Engine {
     /// Turns keys removed by lazy or active expiry into `expired` notifications and statistics.
     /// Runs after every command, so the common case (nothing expired) is one flag test per database.
     pub fn reap_expired(&mut self) {
+        // Every database raises the shared flag when it expires a key: the common case is this one load.
+        if !self.expired_signal.load(Ordering::Relaxed) {
+            return;
+        }
+        self.expired_signal.store(false, Ordering::Relaxed);
         for db in 0..self.dbs.len() {
             if !self.dbs[db].has_expired() {
                 continue;

@@ -472,6 +472,45 @@ fn simple_header(buf: &[u8], start: usize, prefix: u8) -> Option<(u64, usize)> {
     Some((value, start + i + 2))
 }
 
+/// Looks ahead over the complete multibulk commands at the front of `buf`, without decoding them, and calls
+/// `visit` with the second argument of each (the first key, for most commands that have one). Stops after `max`
+/// commands, or at the first one that is incomplete or not in the plain shape every client library sends
+/// (`*<n>` and `$<len>` headers of 1 to 18 digits), and returns how many it passed.
+///
+/// This is only a hint for prefetching (see `KvServer::on_data`): it never fails, never consumes anything, and the
+/// real [`Decoder`] still validates every byte. It reads the headers only, so it costs O(commands), not O(bytes).
+pub fn peek_second_args<'a>(buf: &'a [u8], max: usize, mut visit: impl FnMut(&'a [u8])) -> usize {
+    let mut pos = 0;
+    let mut commands = 0;
+    while commands < max {
+        let Some((argc, mut at)) = simple_header(buf, pos, b'*') else {
+            break;
+        };
+        let mut second = None;
+        for i in 0..argc {
+            let Some((len, body)) = simple_header(buf, at, b'$') else {
+                return commands;
+            };
+            let Some(end) = usize::try_from(len).ok().and_then(|len| body.checked_add(len)) else {
+                return commands;
+            };
+            if end >= buf.len().saturating_sub(1) {
+                return commands;
+            }
+            if i == 1 {
+                second = Some(&buf[body..end]);
+            }
+            at = end + 2;
+        }
+        if let Some(arg) = second {
+            visit(arg);
+        }
+        pos = at;
+        commands += 1;
+    }
+    commands
+}
+
 fn clamp_to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -706,6 +745,31 @@ mod tests {
         let mut buf = BytesMut::from(&b"*0\r\n\r\n*-1\r\n"[..]);
         assert_eq!(dec.decode(&mut buf, &Limits::default(), true), Ok(None));
         assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn peek_sees_the_keys_of_complete_commands_only() {
+        let peek = |buf: &[u8], max: usize| {
+            let mut seen = Vec::new();
+            let n = peek_second_args(buf, max, |a| seen.push(a.to_vec()));
+            (n, seen)
+        };
+        let pipeline = b"*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n";
+        assert_eq!(peek(pipeline, 16), (3, vec![b"k1".to_vec(), b"k2".to_vec()]));
+        assert_eq!(peek(pipeline, 1), (1, vec![b"k1".to_vec()]));
+        // Cut anywhere, only the commands wholly before the cut count, and nothing panics.
+        for cut in 0..pipeline.len() {
+            let (n, _) = peek(&pipeline[..cut], 16);
+            assert!(n <= 3);
+            if cut < 21 {
+                assert_eq!(n, 0, "cut at {cut}");
+            }
+        }
+        // Inline commands, odd headers and absurd lengths end the look-ahead; the decoder deals with them.
+        assert_eq!(peek(b"GET k\r\n", 16).0, 0);
+        assert_eq!(peek(b"*2\r\n$3\r\nGET\r\n$999999999999999999\r\nk\r\n", 16).0, 0);
+        assert_eq!(peek(b"*-1\r\n", 16).0, 0);
+        assert_eq!(peek(b"*2\r\n$03\r\nGET\r\n$1\r\nk\r\n", 16).0, 0);
     }
 
     #[test]

@@ -15,5 +15,5 @@
 mod decode;
 mod encode;
 
-pub use decode::{split_args, Args, Decoder, Limits, ProtocolError};
+pub use decode::{peek_second_args, split_args, Args, Decoder, Limits, ProtocolError};
 pub use encode::{Encoder, Resp};
