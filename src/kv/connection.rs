@@ -445,7 +445,7 @@ fn client_list(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         }
     }
     let mut text = String::new();
-    let keys: Vec<usize> = cx.engine.clients.iter().map(|(k, _)| k).collect();
+    let keys: Vec<usize> = cx.engine.clients.iter().filter(|(_, c)| !c.killed).map(|(k, _)| k).collect();
     for key in keys {
         let id = cx.engine.clients[key].id;
         if ids.as_ref().is_some_and(|ids| !ids.contains(&id)) || only.is_some_and(|t| t != client_type(cx, key)) {
@@ -468,9 +468,9 @@ fn client_kill(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     // Old form: CLIENT KILL ip:port, replying +OK or an error.
     if argv.len() == 3 {
         let addr = argv[2];
-        let found = cx.engine.clients.iter().find(|(_, c)| c.addr.as_bytes() == addr).map(|(k, _)| k);
+        let found = cx.engine.clients.iter().find(|(_, c)| !c.killed && c.addr.as_bytes() == addr).map(|(k, _)| k);
         let Some(key) = found else { return Err(err("ERR No such client")) };
-        cx.engine.effects.push(Effect::Kill { client: key });
+        kill(cx, key);
         cx.reply.ok();
         return Ok(());
     }
@@ -513,7 +513,7 @@ fn client_kill(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     }
     let mut victims = Vec::new();
     for (key, c) in cx.engine.clients.iter() {
-        if skipme && key == cx.client {
+        if c.killed || (skipme && key == cx.client) {
             continue;
         }
         if id.is_some_and(|id| id != c.id)
@@ -528,10 +528,16 @@ fn client_kill(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
         victims.push(key);
     }
     for &key in &victims {
-        cx.engine.effects.push(Effect::Kill { client: key });
+        kill(cx, key);
     }
     cx.reply.int(victims.len() as i64);
     Ok(())
+}
+
+/// Asks the I/O layer to close a client, which is gone for every later command from now on.
+fn kill(cx: &mut Ctx<'_>, key: usize) {
+    cx.engine.clients[key].killed = true;
+    cx.engine.effects.push(Effect::Kill { client: key });
 }
 
 fn client_help(cx: &mut Ctx<'_>, _argv: &[&[u8]]) -> CmdResult {

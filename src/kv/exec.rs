@@ -73,6 +73,10 @@ pub struct Client {
     pub last_cmd: &'static str,
     /// Reply to the current command, then close (`QUIT`, protocol errors).
     pub close_after_reply: bool,
+    /// `CLIENT KILL` chose this client and the I/O layer is closing it. Redis frees a killed client at once; here
+    /// the thread-per-connection model closes it a moment later, and meanwhile it is invisible to `CLIENT LIST`
+    /// and `CLIENT KILL`.
+    pub killed: bool,
     pub no_evict: bool,
     /// Commands queued since `MULTI`; `None` outside a transaction.
     pub multi: Option<Vec<Vec<Bytes>>>,
@@ -104,6 +108,7 @@ impl Client {
             last_interaction_ms: now_ms,
             last_cmd: "NULL",
             close_after_reply: false,
+            killed: false,
             no_evict: false,
             multi: None,
             multi_rejected: false,
