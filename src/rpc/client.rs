@@ -23,7 +23,7 @@
 //! Simplification against gRPC clients: no name resolution, load balancing, automatic retries or reconnects; a
 //! [`Client`] is one connection to one address, and a call on a dead connection fails with `UNAVAILABLE`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::fastmap::FastMap;
 use super::flow::{add_credit, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
 use super::frame::{
     self, Call, CallKind, ErrorAction, Frame, FrameDecoder, GoAwayCode, MessageAssembler, Metadata, Role, Settings,
@@ -315,9 +316,9 @@ struct ClientConn {
     /// Outcomes for the driver, queued while this connection is borrowed; [`RpcClient::run_driver`] hands them on.
     done: Vec<LoopDone>,
     next_stream: u32,
-    streams: HashMap<u32, ClientStream>,
+    streams: FastMap<u32, ClientStream>,
     /// Call id -> stream id, for commands from handles.
-    by_call: HashMap<u64, u32>,
+    by_call: FastMap<u64, u32>,
     pending: VecDeque<Box<StartCall>>,
     sched: SendScheduler,
     recv: RecvWindow,
@@ -336,7 +337,7 @@ const LOOP_CALL_BASE: u64 = 1 << 63;
 /// The client protocol; driven by [`Client`] on its own reactor thread, or by a [`ClientDriver`] on the loop.
 pub struct RpcClient {
     config: ClientConfig,
-    conns: HashMap<ConnId, ClientConn>,
+    conns: FastMap<ConnId, ClientConn>,
     /// Application code on the loop; taken out while one of its callbacks runs.
     driver: Option<Box<dyn ClientDriver>>,
     /// Outcomes waiting for the driver (moved here from the connections', plus failures with no connection).
@@ -346,7 +347,7 @@ pub struct RpcClient {
 
 impl RpcClient {
     pub fn new(config: ClientConfig) -> RpcClient {
-        RpcClient { config, conns: HashMap::new(), driver: None, done: Vec::new(), next_loop_call: LOOP_CALL_BASE }
+        RpcClient { config, conns: FastMap::default(), driver: None, done: Vec::new(), next_loop_call: LOOP_CALL_BASE }
     }
 
     /// A client whose calls are made on its loop by `driver` (see [`ClientDriver`]).
@@ -446,8 +447,8 @@ impl RpcClient {
             ready_waiters: vec![ready],
             done: Vec::new(),
             next_stream: 1,
-            streams: HashMap::new(),
-            by_call: HashMap::new(),
+            streams: FastMap::default(),
+            by_call: FastMap::default(),
             pending: VecDeque::new(),
             sched: SendScheduler::new(0, local.max_frame_payload, self.config.write_quantum_bytes),
             recv: RecvWindow::new(local.initial_connection_window),

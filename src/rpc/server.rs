@@ -36,7 +36,7 @@
 //! A client that stops reading therefore costs at most these bounds: its windows close, handlers see
 //! [`SendError::Full`](super::service::SendError::Full), and nothing grows.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -44,6 +44,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::fastmap::FastMap;
 use super::flow::{add_credit, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
 use super::frame::{
     self, Call, CallKind, ErrorAction, Frame, FrameDecoder, FrameError, GoAwayCode, MessageAssembler, Role, Settings,
@@ -153,7 +154,7 @@ pub struct ServerStats {
 pub struct RpcServer {
     router: Router,
     config: ServerConfig,
-    conns: HashMap<ConnId, ServerConn>,
+    conns: FastMap<ConnId, ServerConn>,
     poster: Option<Poster>,
     stats: ServerStats,
     /// xorshift state for trace ids and max-age jitter; no cryptographic needs here.
@@ -174,7 +175,14 @@ impl RpcServer {
 
     pub fn with_config(router: Router, config: ServerConfig) -> RpcServer {
         let seed = Instant::now().elapsed().as_nanos() as u64 ^ (std::process::id() as u64).rotate_left(32);
-        RpcServer { router, config, conns: HashMap::new(), poster: None, stats: ServerStats::default(), rng: seed | 1 }
+        RpcServer {
+            router,
+            config,
+            conns: FastMap::default(),
+            poster: None,
+            stats: ServerStats::default(),
+            rng: seed | 1,
+        }
     }
 
     pub fn stats(&self) -> ServerStats {
@@ -481,7 +489,7 @@ struct ServerConn {
     /// Our limits (as sent in our HELLO).
     local: Settings,
     highest: u32,
-    streams: HashMap<u32, ServerStreamState>,
+    streams: FastMap<u32, ServerStreamState>,
     sched: SendScheduler,
     recv: RecvWindow,
     /// GOAWAY(NO_ERROR) sent with this last stream id: calls above it are refused.
@@ -503,7 +511,7 @@ struct ServerConn {
     sent_since_ping: bool,
     /// The housekeeping timer and when it fires.
     wake: Option<(TimerId, Instant)>,
-    user_timers: HashMap<u64, (u32, TimerFn)>,
+    user_timers: FastMap<u64, (u32, TimerFn)>,
     next_timer_key: u64,
 }
 
@@ -523,7 +531,7 @@ impl ServerConn {
             peer: None,
             local,
             highest: 0,
-            streams: HashMap::new(),
+            streams: FastMap::default(),
             sched: SendScheduler::new(0, local.max_frame_payload, config.write_quantum_bytes),
             recv: RecvWindow::new(local.initial_connection_window),
             draining: None,
@@ -539,7 +547,7 @@ impl ServerConn {
             ping_strikes: 0,
             sent_since_ping: false,
             wake: None,
-            user_timers: HashMap::new(),
+            user_timers: FastMap::default(),
             next_timer_key: 0,
         }
     }
