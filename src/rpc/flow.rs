@@ -57,6 +57,12 @@ impl StreamOut {
         StreamOut { window: i64::from(window), ..StreamOut::default() }
     }
 
+    /// A stream's output reusing an empty queue from a finished stream (see `SpareQueues`).
+    pub fn with_queue(window: u32, queue: VecDeque<OutItem>) -> StreamOut {
+        debug_assert!(queue.is_empty());
+        StreamOut { window: i64::from(window), queue, ..StreamOut::default() }
+    }
+
     pub fn push(&mut self, item: OutItem) {
         if let OutItem::Message { bytes, .. } = &item {
             self.queued_bytes += bytes.len();
