@@ -754,11 +754,12 @@ impl ClientConn {
                             return self.finish(cx, stream_id, status, Some(Code::Cancelled));
                         }
                         if s.events.message(message, n) {
-                            // Taken at once (a loop call): the connection credit goes back now. The stream's does
-                            // not matter, as a unary response is its stream's last message.
-                            self.shared.unreturned.fetch_add(n, Ordering::AcqRel);
-                            let call = s.call;
-                            self.return_credit(cx, id, call);
+                            // Taken at once (a loop call): count the connection credit as consumed, batched to
+                            // half a window like the server does (spec section 8). The stream's credit does not
+                            // matter, as a unary response is its stream's last message.
+                            if let Some(increment) = self.recv.consume(n) {
+                                Self::send_frame(cx, id, &Frame::WindowUpdate { stream_id: 0, increment });
+                            }
                         }
                     }
                 }
