@@ -329,7 +329,13 @@ struct ClientConn {
     ping_sent: Option<Instant>,
     keepalive: Option<TimerId>,
     failed: bool,
+    /// Emptied send queues of finished streams, reused by new ones (a unary call would otherwise allocate and free
+    /// one). Never more than the stream map has room for.
+    spare: Vec<VecDeque<OutItem>>,
 }
+
+/// Largest send queue (entries) a finished stream hands on to the next; a unary call needs 1.
+const SPARE_QUEUE_MAX_ENTRIES: usize = 16;
 
 /// Loop-call ids live above this bit, so they never meet the ids a [`Client`] hands out on the same loop.
 const LOOP_CALL_BASE: u64 = 1 << 63;
@@ -458,6 +464,7 @@ impl RpcClient {
             ping_sent: None,
             keepalive: None,
             failed: false,
+            spare: Vec::new(),
         };
         self.conns.insert(id, conn);
         // The preface and HELLO go out as soon as the connect completes (output queued before then is kept).
@@ -584,7 +591,7 @@ impl ClientConn {
                 shared: start.shared,
                 assembler: MessageAssembler::new(config.settings.max_message_size as usize),
                 recv: RecvWindow::new(config.settings.initial_stream_window),
-                out: StreamOut::new(peer.initial_stream_window),
+                out: StreamOut::with_queue(peer.initial_stream_window, self.spare.pop().unwrap_or_default()),
                 responses: 0,
                 deadline_timer,
             };
@@ -626,6 +633,11 @@ impl ClientConn {
             Self::send_frame(cx, self.id, &Frame::Cancel { stream_id, code });
         }
         s.events.status(status, &mut self.done);
+        let mut queue = s.out.queue;
+        if queue.capacity() <= SPARE_QUEUE_MAX_ENTRIES && self.spare.len() < self.streams.capacity().max(1) {
+            queue.clear();
+            self.spare.push(queue);
+        }
     }
 
     fn fail_all(&mut self, cx: &mut Core<RpcClient>, status: &Status) {

@@ -53,11 +53,12 @@ pub(crate) struct StreamOut {
 }
 
 impl StreamOut {
+    #[cfg(test)]
     pub fn new(window: u32) -> StreamOut {
         StreamOut { window: i64::from(window), ..StreamOut::default() }
     }
 
-    /// A stream's output reusing an empty queue from a finished stream (see `SpareQueues`).
+    /// A stream's output, reusing an empty queue from a finished stream (both ends keep a few spares).
     pub fn with_queue(window: u32, queue: VecDeque<OutItem>) -> StreamOut {
         debug_assert!(queue.is_empty());
         StreamOut { window: i64::from(window), queue, ..StreamOut::default() }
