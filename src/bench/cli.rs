@@ -277,7 +277,15 @@ pub fn main(cmd: BenchCmd) -> Result<(), String> {
 }
 
 fn rpc(args: RpcArgs) -> Result<(), String> {
-    let usable = pins_usable(&args.pin);
+    // Unlike the KV bench (two processes), both loops here are threads of one process, and putting them on the same
+    // CPU is a meaningful setup: on a small VM a cross-CPU wake-up per message costs more than the work itself
+    // (see src/bench/rpc.rs), so `--server-cpu 1 --client-cpu 1` is allowed.
+    let cpus = super::online_cpus();
+    let usable = if args.pin.server_cpu == args.pin.client_cpu {
+        !args.pin.no_pin && args.pin.server_cpu < cpus
+    } else {
+        pins_usable(&args.pin)
+    };
     let pin = super::rpc::Pinning {
         // A --target server is another process: its CPUs are its own business.
         server_cpu: (usable && args.target.is_none()).then_some(args.pin.server_cpu),

@@ -446,6 +446,9 @@ enum Phase {
     Running,
 }
 
+/// Whole request messages waiting for the handler, each with the DATA bytes whose credit it holds.
+type Inbox = VecDeque<(Bytes, usize)>;
+
 struct ServerStreamState {
     info: Arc<CallInfo>,
     phase: Phase,
@@ -456,7 +459,7 @@ struct ServerStreamState {
     assembler: MessageAssembler,
     recv: RecvWindow,
     /// Whole messages not yet taken by the handler, with the DATA bytes whose credit they hold.
-    inbox: VecDeque<(Bytes, usize)>,
+    inbox: Inbox,
     /// The handler asked not to get more messages for now.
     paused: bool,
     out: StreamOut,
@@ -520,7 +523,7 @@ struct ServerConn {
     next_timer_key: u64,
     /// Empty send queues and inboxes of finished streams, reused by new ones: otherwise every unary call allocates
     /// and frees two `VecDeque`s (about 500 instructions, callgrind). At most `max_concurrent_streams` are kept.
-    spare: Vec<(VecDeque<OutItem>, VecDeque<(Bytes, usize)>)>,
+    spare: Vec<(VecDeque<OutItem>, Inbox)>,
 }
 
 impl ServerConn {
