@@ -54,6 +54,18 @@ pub struct RpcArgs {
     /// Seconds per measurement.
     #[arg(long, default_value_t = 3.0)]
     pub duration: f64,
+    /// Unary calls per measurement instead of --duration (for repeatable instruction counts under callgrind).
+    #[arg(long)]
+    pub calls: Option<u64>,
+    /// Unary calls in flight, one measurement each, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,128")]
+    pub in_flight: Vec<usize>,
+    /// Skip the streaming measurement.
+    #[arg(long)]
+    pub no_stream: bool,
+    /// CPUs of the in-process server's loop (--server-cpu) and the client's loop (--client-cpu).
+    #[command(flatten)]
+    pub pin: PinArgs,
     /// Also write the results as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -218,8 +230,8 @@ fn resolve(target: &str) -> Result<SocketAddr, String> {
         .ok_or_else(|| format!("--target {target}: no address"))
 }
 
-/// Pins the generator and returns the spawn options; pinning is skipped (with a word) on a one-CPU machine.
-fn pinning(pin: &PinArgs, maxclients: usize) -> Result<SpawnOptions, String> {
+/// Whether the requested CPUs can be used: two distinct ones that exist. Says why not when it cannot pin.
+fn pins_usable(pin: &PinArgs) -> bool {
     let cpus = super::online_cpus();
     let usable = !pin.no_pin && pin.server_cpu < cpus && pin.client_cpu < cpus && pin.server_cpu != pin.client_cpu;
     if !pin.no_pin && !usable {
@@ -228,6 +240,12 @@ fn pinning(pin: &PinArgs, maxclients: usize) -> Result<SpawnOptions, String> {
             pin.server_cpu, pin.client_cpu
         );
     }
+    usable
+}
+
+/// Pins the generator and returns the spawn options; pinning is skipped (with a word) on a one-CPU machine.
+fn pinning(pin: &PinArgs, maxclients: usize) -> Result<SpawnOptions, String> {
+    let usable = pins_usable(pin);
     if usable {
         system::pin_current_thread(pin.client_cpu).map_err(|e| format!("cannot pin to CPU {}: {e}", pin.client_cpu))?;
     }
@@ -259,7 +277,26 @@ pub fn main(cmd: BenchCmd) -> Result<(), String> {
 }
 
 fn rpc(args: RpcArgs) -> Result<(), String> {
-    let results = super::rpc::run(args.target, std::time::Duration::from_secs_f64(args.duration))?;
+    // Unlike the KV bench (two processes), both loops here are threads of one process, and putting them on the same
+    // CPU is a meaningful setup: on a small VM a cross-CPU wake-up per message costs more than the work itself
+    // (see src/bench/rpc.rs), so `--server-cpu 1 --client-cpu 1` is allowed.
+    let cpus = super::online_cpus();
+    let usable = if args.pin.server_cpu == args.pin.client_cpu {
+        !args.pin.no_pin && args.pin.server_cpu < cpus
+    } else {
+        pins_usable(&args.pin)
+    };
+    let pin = super::rpc::Pinning {
+        // A --target server is another process: its CPUs are its own business.
+        server_cpu: (usable && args.target.is_none()).then_some(args.pin.server_cpu),
+        client_cpu: usable.then_some(args.pin.client_cpu),
+    };
+    let length = match args.calls {
+        Some(n) => super::rpc::Length::Calls(n),
+        None => super::rpc::Length::Duration(std::time::Duration::from_secs_f64(args.duration)),
+    };
+    let plan = super::rpc::Plan { in_flight: args.in_flight.clone(), length, stream: !args.no_stream };
+    let results = super::rpc::run(args.target, &plan, pin)?;
     println!(
         "{:<12} {:>9} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9}",
         "mode", "in-flight", "calls/s", "MB/s", "p50 us", "p99 us", "p99.9 us", "max us"

@@ -23,7 +23,7 @@
 //! Simplification against gRPC clients: no name resolution, load balancing, automatic retries or reconnects; a
 //! [`Client`] is one connection to one address, and a call on a dead connection fails with `UNAVAILABLE`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::fastmap::FastMap;
 use super::flow::{add_credit, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
 use super::frame::{
     self, Call, CallKind, ErrorAction, Frame, FrameDecoder, GoAwayCode, MessageAssembler, Metadata, Role, Settings,
@@ -166,7 +167,7 @@ struct StartCall {
     options: CallOptions,
     /// The request of a unary or server-streaming call.
     request: Option<Bytes>,
-    events: Sender<CallEvent>,
+    events: CallSink,
     shared: Arc<CallShared>,
     /// When the caller started the call: the deadline counts from here, queueing included.
     started: Instant,
@@ -197,7 +198,7 @@ enum ClientTimerKind {
 struct ClientStream {
     call: u64,
     kind: CallKind,
-    events: Sender<CallEvent>,
+    events: CallSink,
     shared: Arc<CallShared>,
     assembler: MessageAssembler,
     recv: RecvWindow,
@@ -212,7 +213,98 @@ impl HasOut for ClientStream {
     }
 }
 
-type ReadyWaiter = Sender<Result<(ConnKey, Arc<ConnShared>), Status>>;
+/// Where a call's events go.
+enum CallSink {
+    /// A call handle of the blocking facade, on another thread.
+    Channel(Sender<CallEvent>),
+    /// A unary call started on the loop ([`RpcClient::start_unary_on_loop`]): the response is kept here until the
+    /// STATUS arrives, then the outcome goes to [`ClientDriver::unary_done`] with the caller's `tag`.
+    Loop { tag: u64, response: Option<Bytes> },
+}
+
+impl CallSink {
+    /// Hands over a response message. A loop call's message counts as consumed at once (the driver gets it in the
+    /// same tick), so it returns `true`: the caller gives the credit back instead of waiting for a handle.
+    fn message(&mut self, bytes: Bytes, n: usize) -> bool {
+        match self {
+            CallSink::Channel(tx) => {
+                let _ = tx.send(CallEvent::Message(bytes, n));
+                false
+            }
+            CallSink::Loop { response, .. } => {
+                *response = Some(bytes);
+                true
+            }
+        }
+    }
+
+    /// Ends the call: the handle gets the status, or a loop call's outcome is queued for the driver in `done`.
+    fn status(self, status: Status, done: &mut Vec<LoopDone>) {
+        match self {
+            CallSink::Channel(tx) => {
+                let _ = tx.send(CallEvent::Status(status));
+            }
+            CallSink::Loop { tag, response } => {
+                let result = match (status.is_ok(), response) {
+                    (true, Some(bytes)) => Ok(bytes),
+                    (true, None) => Err(Status::unimplemented("cardinality violation: no response")),
+                    (false, _) => Err(status),
+                };
+                done.push(LoopDone::Unary(tag, result));
+            }
+        }
+    }
+}
+
+/// Who waits for a connection's handshake.
+enum ReadyWaiter {
+    /// [`Client::connect_with`], blocked on the other end.
+    Channel(Sender<Result<(ConnKey, Arc<ConnShared>), Status>>),
+    /// [`RpcClient::connect_on_loop`]: the driver learns it through [`ClientDriver::ready`].
+    Loop,
+}
+
+impl ReadyWaiter {
+    fn send(self, key: ConnKey, result: Result<Arc<ConnShared>, Status>, done: &mut Vec<LoopDone>) {
+        match self {
+            ReadyWaiter::Channel(tx) => {
+                let _ = tx.send(result.map(|shared| (key, shared)));
+            }
+            ReadyWaiter::Loop => done.push(LoopDone::Ready(result.map(|_| LoopConn(key)))),
+        }
+    }
+}
+
+/// An outcome owed to the [`ClientDriver`]. Outcomes are queued while a connection's state is borrowed and handed to
+/// the driver once the client is free again, so the driver may start the next call from inside its callback.
+enum LoopDone {
+    Ready(Result<LoopConn, Status>),
+    Unary(u64, Result<Bytes, Status>),
+}
+
+/// A connection opened with [`RpcClient::connect_on_loop`], for calls started on the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopConn(ConnKey);
+
+/// Application code that runs on the client's own loop: it starts calls there and gets their outcomes there, so a
+/// call costs no thread hand-off (no channel, no eventfd wake-up), only the socket.
+///
+/// ```text
+/// Reactor<RpcClient>: started -> driver.started -> connect_on_loop
+///                     HELLO   -> driver.ready(conn) -> start_unary_on_loop(conn, .., tag) x N
+///                     STATUS  -> driver.unary_done(tag, result) -> start_unary_on_loop(..)   (same tick)
+/// ```
+///
+/// The blocking [`Client`] is the other way to use [`RpcClient`]; both can share one loop. gRPC's closest equivalent
+/// is its callback API (`grpc::ClientUnaryReactor`), which also completes calls on the library's own threads.
+pub trait ClientDriver: Send + 'static {
+    /// The loop is running: connect here with [`RpcClient::connect_on_loop`].
+    fn started(&mut self, _client: &mut RpcClient, _cx: &mut Core<RpcClient>) {}
+    /// A connection from [`RpcClient::connect_on_loop`] finished its handshake, or failed.
+    fn ready(&mut self, client: &mut RpcClient, cx: &mut Core<RpcClient>, conn: Result<LoopConn, Status>);
+    /// A unary call from [`RpcClient::start_unary_on_loop`] ended: its response bytes, or its failure.
+    fn unary_done(&mut self, client: &mut RpcClient, cx: &mut Core<RpcClient>, tag: u64, result: Result<Bytes, Status>);
+}
 
 struct ClientConn {
     id: ConnId,
@@ -221,10 +313,12 @@ struct ClientConn {
     /// The server's HELLO; calls wait in `pending` until it arrives.
     peer: Option<Settings>,
     ready_waiters: Vec<ReadyWaiter>,
+    /// Outcomes for the driver, queued while this connection is borrowed; [`RpcClient::run_driver`] hands them on.
+    done: Vec<LoopDone>,
     next_stream: u32,
-    streams: HashMap<u32, ClientStream>,
+    streams: FastMap<u32, ClientStream>,
     /// Call id -> stream id, for commands from handles.
-    by_call: HashMap<u64, u32>,
+    by_call: FastMap<u64, u32>,
     pending: VecDeque<Box<StartCall>>,
     sched: SendScheduler,
     recv: RecvWindow,
@@ -235,24 +329,115 @@ struct ClientConn {
     ping_sent: Option<Instant>,
     keepalive: Option<TimerId>,
     failed: bool,
+    /// Emptied send queues of finished streams, reused by new ones (a unary call would otherwise allocate and free
+    /// one). Never more than the stream map has room for.
+    spare: Vec<VecDeque<OutItem>>,
 }
 
-/// The client protocol; normally driven by [`Client`] on its own reactor thread.
+/// Largest send queue (entries) a finished stream hands on to the next; a unary call needs 1.
+const SPARE_QUEUE_MAX_ENTRIES: usize = 16;
+
+/// Loop-call ids live above this bit, so they never meet the ids a [`Client`] hands out on the same loop.
+const LOOP_CALL_BASE: u64 = 1 << 63;
+
+/// The client protocol; driven by [`Client`] on its own reactor thread, or by a [`ClientDriver`] on the loop.
 pub struct RpcClient {
     config: ClientConfig,
-    conns: HashMap<ConnId, ClientConn>,
+    conns: FastMap<ConnId, ClientConn>,
+    /// Application code on the loop; taken out while one of its callbacks runs.
+    driver: Option<Box<dyn ClientDriver>>,
+    /// Outcomes waiting for the driver (moved here from the connections', plus failures with no connection).
+    done: Vec<LoopDone>,
+    next_loop_call: u64,
 }
 
 impl RpcClient {
     pub fn new(config: ClientConfig) -> RpcClient {
-        RpcClient { config, conns: HashMap::new() }
+        RpcClient { config, conns: FastMap::default(), driver: None, done: Vec::new(), next_loop_call: LOOP_CALL_BASE }
+    }
+
+    /// A client whose calls are made on its loop by `driver` (see [`ClientDriver`]).
+    pub fn with_driver(config: ClientConfig, driver: impl ClientDriver) -> RpcClient {
+        RpcClient { driver: Some(Box::new(driver)), ..RpcClient::new(config) }
+    }
+
+    /// Opens a connection from the loop; [`ClientDriver::ready`] reports the handshake's outcome.
+    pub fn connect_on_loop(&mut self, cx: &mut Core<Self>, addr: SocketAddr) {
+        self.connect(cx, addr, ReadyWaiter::Loop);
+    }
+
+    /// Starts a unary call from the loop; [`ClientDriver::unary_done`] gets the outcome with `tag`, never sooner than
+    /// the end of the current callback. `request` is the encoded message ([`Message::encode`]).
+    pub fn start_unary_on_loop(
+        &mut self,
+        cx: &mut Core<Self>,
+        conn: LoopConn,
+        method: Bytes,
+        request: Bytes,
+        options: CallOptions,
+        tag: u64,
+    ) {
+        let call = self.next_loop_call;
+        self.next_loop_call += 1;
+        let start = StartCall {
+            key: conn.0,
+            call,
+            kind: CallKind::Unary,
+            method,
+            options,
+            request: Some(request),
+            events: CallSink::Loop { tag, response: None },
+            shared: Arc::new(CallShared::default()),
+            started: cx.now(),
+            early: Vec::new(),
+        };
+        self.command(cx, CmdKind::Start(Box::new(start)));
+    }
+
+    /// Hands queued outcomes to the driver until none is left (its callbacks may cause more, e.g. a call that
+    /// fails at once). Without a driver they are dropped: only loop calls produce them.
+    fn run_driver(&mut self, cx: &mut Core<Self>) {
+        for conn in self.conns.values_mut() {
+            if !conn.done.is_empty() {
+                self.done.append(&mut conn.done);
+            }
+        }
+        if self.done.is_empty() {
+            return;
+        }
+        let Some(mut driver) = self.driver.take() else {
+            self.done.clear();
+            return;
+        };
+        let mut batch = Vec::new();
+        while !self.done.is_empty() {
+            std::mem::swap(&mut batch, &mut self.done);
+            for outcome in batch.drain(..) {
+                match outcome {
+                    LoopDone::Ready(result) => driver.ready(self, cx, result),
+                    LoopDone::Unary(tag, result) => driver.unary_done(self, cx, tag, result),
+                }
+            }
+            for conn in self.conns.values_mut() {
+                if !conn.done.is_empty() {
+                    self.done.append(&mut conn.done);
+                }
+            }
+        }
+        // Keep the larger allocation for next time.
+        if batch.capacity() > self.done.capacity() {
+            self.done = batch;
+        }
+        self.driver = Some(driver);
     }
 
     fn connect(&mut self, cx: &mut Core<Self>, addr: SocketAddr, ready: ReadyWaiter) {
         let id = match cx.connect(addr, ()) {
             Ok(id) => id,
             Err(e) => {
-                let _ = ready.send(Err(Status::unavailable(format!("connect to {addr}: {e}"))));
+                let status = Status::unavailable(format!("connect to {addr}: {e}"));
+                let key = ConnKey { id: ConnId(usize::MAX), serial: 0 };
+                ready.send(key, Err(status), &mut self.done);
                 return;
             }
         };
@@ -266,9 +451,10 @@ impl RpcClient {
             decoder: FrameDecoder::new(Role::Client, &local),
             peer: None,
             ready_waiters: vec![ready],
+            done: Vec::new(),
             next_stream: 1,
-            streams: HashMap::new(),
-            by_call: HashMap::new(),
+            streams: FastMap::default(),
+            by_call: FastMap::default(),
             pending: VecDeque::new(),
             sched: SendScheduler::new(0, local.max_frame_payload, self.config.write_quantum_bytes),
             recv: RecvWindow::new(local.initial_connection_window),
@@ -278,6 +464,7 @@ impl RpcClient {
             ping_sent: None,
             keepalive: None,
             failed: false,
+            spare: Vec::new(),
         };
         self.conns.insert(id, conn);
         // The preface and HELLO go out as soon as the connect completes (output queued before then is kept).
@@ -297,7 +484,7 @@ impl RpcClient {
             CmdKind::Start(start) => {
                 let key = start.key;
                 let Some(conn) = self.conn(key) else {
-                    let _ = start.events.send(CallEvent::Status(Status::unavailable("connection lost")));
+                    start.events.status(Status::unavailable("connection lost"), &mut self.done);
                     return;
                 };
                 conn.pending.push_back(start);
@@ -365,11 +552,11 @@ impl ClientConn {
         while self.streams.len() < peer.max_concurrent_streams as usize {
             let Some(start) = self.pending.pop_front() else { return };
             if self.goaway.is_some() || self.failed {
-                let _ = start.events.send(CallEvent::Status(Status::unavailable("connection is going away")));
+                start.events.status(Status::unavailable("connection is going away"), &mut self.done);
                 continue;
             }
             if self.next_stream > frame::MAX_STREAM_ID {
-                let _ = start.events.send(CallEvent::Status(Status::unavailable("stream ids exhausted")));
+                start.events.status(Status::unavailable("stream ids exhausted"), &mut self.done);
                 continue;
             }
             let now = cx.now();
@@ -377,7 +564,7 @@ impl ClientConn {
                 Some(t) => {
                     let left = t.saturating_sub(now.saturating_duration_since(start.started));
                     if left.is_zero() {
-                        let _ = start.events.send(CallEvent::Status(Status::deadline_exceeded("deadline exceeded")));
+                        start.events.status(Status::deadline_exceeded("deadline exceeded"), &mut self.done);
                         continue;
                     }
                     Some(left)
@@ -404,7 +591,7 @@ impl ClientConn {
                 shared: start.shared,
                 assembler: MessageAssembler::new(config.settings.max_message_size as usize),
                 recv: RecvWindow::new(config.settings.initial_stream_window),
-                out: StreamOut::new(peer.initial_stream_window),
+                out: StreamOut::with_queue(peer.initial_stream_window, self.spare.pop().unwrap_or_default()),
                 responses: 0,
                 deadline_timer,
             };
@@ -445,7 +632,12 @@ impl ClientConn {
         if let Some(code) = cancel {
             Self::send_frame(cx, self.id, &Frame::Cancel { stream_id, code });
         }
-        let _ = s.events.send(CallEvent::Status(status));
+        s.events.status(status, &mut self.done);
+        let mut queue = s.out.queue;
+        if queue.capacity() <= SPARE_QUEUE_MAX_ENTRIES && self.spare.len() < self.streams.capacity().max(1) {
+            queue.clear();
+            self.spare.push(queue);
+        }
     }
 
     fn fail_all(&mut self, cx: &mut Core<RpcClient>, status: &Status) {
@@ -454,10 +646,11 @@ impl ClientConn {
             self.finish(cx, id, status.clone(), None);
         }
         for start in self.pending.drain(..) {
-            let _ = start.events.send(CallEvent::Status(status.clone()));
+            start.events.status(status.clone(), &mut self.done);
         }
+        let key = ConnKey { id: self.id, serial: self.serial };
         for waiter in self.ready_waiters.drain(..) {
-            let _ = waiter.send(Err(status.clone()));
+            waiter.send(key, Err(status.clone()), &mut self.done);
         }
     }
 
@@ -530,7 +723,7 @@ impl ClientConn {
                     config.write_quantum_bytes,
                 );
                 for waiter in self.ready_waiters.drain(..) {
-                    let _ = waiter.send(Ok((key, self.shared.clone())));
+                    waiter.send(key, Ok(self.shared.clone()), &mut self.done);
                 }
                 self.start_pending(cx, key, config);
             }
@@ -572,7 +765,14 @@ impl ClientConn {
                             let status = Status::unimplemented("cardinality violation: more than one response");
                             return self.finish(cx, stream_id, status, Some(Code::Cancelled));
                         }
-                        let _ = s.events.send(CallEvent::Message(message, n));
+                        if s.events.message(message, n) {
+                            // Taken at once (a loop call): count the connection credit as consumed, batched to
+                            // half a window like the server does (spec section 8). The stream's credit does not
+                            // matter, as a unary response is its stream's last message.
+                            if let Some(increment) = self.recv.consume(n) {
+                                Self::send_frame(cx, id, &Frame::WindowUpdate { stream_id: 0, increment });
+                            }
+                        }
                     }
                 }
             }
@@ -620,7 +820,7 @@ impl ClientConn {
                     self.finish(cx, stream_id, Status::unavailable("server is draining; call was not processed"), None);
                 }
                 for start in self.pending.drain(..) {
-                    let _ = start.events.send(CallEvent::Status(Status::unavailable("connection is going away")));
+                    start.events.status(Status::unavailable("connection is going away"), &mut self.done);
                 }
             }
             Frame::Call(_) | Frame::HalfClose { .. } | Frame::Cancel { .. } => {
@@ -664,6 +864,14 @@ impl Protocol for RpcClient {
     /// The client never listens.
     fn accept(&mut self, _listener: ListenerId) {}
 
+    fn started(&mut self, cx: &mut Core<Self>) {
+        if let Some(mut driver) = self.driver.take() {
+            driver.started(self, cx);
+            self.driver = Some(driver);
+        }
+        self.run_driver(cx);
+    }
+
     fn data(&mut self, cx: &mut Core<Self>, id: ConnId, input: &mut BytesMut) {
         let config = self.config.clone();
         let Some(conn) = self.conns.get_mut(&id) else {
@@ -673,14 +881,17 @@ impl Protocol for RpcClient {
         let key = ConnKey { id, serial: conn.serial };
         conn.on_input(cx, key, input, &config);
         conn.pump(cx, id);
+        self.run_driver(cx);
     }
 
-    fn connected(&mut self, _cx: &mut Core<Self>, id: ConnId, result: io::Result<()>) {
+    fn connected(&mut self, cx: &mut Core<Self>, id: ConnId, result: io::Result<()>) {
         if let (Err(e), Some(conn)) = (result, self.conns.get_mut(&id)) {
+            let key = ConnKey { id, serial: conn.serial };
             for waiter in conn.ready_waiters.drain(..) {
-                let _ = waiter.send(Err(Status::unavailable(format!("connect failed: {e}"))));
+                waiter.send(key, Err(Status::unavailable(format!("connect failed: {e}"))), &mut conn.done);
             }
         }
+        self.run_driver(cx);
     }
 
     fn timer(&mut self, cx: &mut Core<Self>, timer: ClientTimer) {
@@ -700,17 +911,27 @@ impl Protocol for RpcClient {
             }
             ClientTimerKind::Keepalive => conn.keepalive(cx, key, &config),
         }
+        self.run_driver(cx);
     }
 
     fn message(&mut self, cx: &mut Core<Self>, cmd: ClientCmd) {
         self.command(cx, cmd.0);
+        self.run_driver(cx);
+    }
+
+    /// Catches outcomes queued outside the entry points above (e.g. a loop call started from a `Handle::run`
+    /// closure whose connection was already gone).
+    fn before_sleep(&mut self, cx: &mut Core<Self>) {
+        self.run_driver(cx);
     }
 
     fn closed(&mut self, cx: &mut Core<Self>, id: ConnId, _session: (), reason: CloseReason) {
         if let Some(mut conn) = self.conns.remove(&id) {
             let status = Status::unavailable(format!("connection lost ({reason:?})"));
             conn.fail_all(cx, &status);
+            self.done.append(&mut conn.done);
         }
+        self.run_driver(cx);
     }
 }
 
@@ -769,7 +990,9 @@ impl Client {
         let client_thread = Arc::new(ClientThread { handle: handle.clone(), thread: Some(thread) });
         let (tx, rx) = crossbeam_channel::bounded(1);
         handle
-            .run(move |client: &mut RpcClient, cx: &mut Core<RpcClient>| client.connect(cx, addr, tx))
+            .run(move |client: &mut RpcClient, cx: &mut Core<RpcClient>| {
+                client.connect(cx, addr, ReadyWaiter::Channel(tx))
+            })
             .map_err(|_| Status::unavailable("client reactor stopped"))?;
         let (key, conn) = match rx.recv_timeout(config.connect_timeout + Duration::from_secs(1)) {
             Ok(result) => result?,
@@ -803,7 +1026,7 @@ impl Client {
             method: Bytes::copy_from_slice(method.as_bytes()),
             options,
             request,
-            events,
+            events: CallSink::Channel(events),
             shared: shared.clone(),
             started: Instant::now(),
             early: Vec::new(),
@@ -1110,5 +1333,115 @@ impl<Req: Message, Resp: Message> Bidi<Req, Resp> {
 
     pub fn cancel(mut self) {
         self.call.cancel();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rpc::demo::{demo_router, methods, HelloReply, HelloRequest};
+    use crate::rpc::server::{BackgroundServer, ServerConfig};
+
+    /// Every outcome in arrival order, and the connect failure if there was one.
+    type Report = (Vec<(u64, Result<Bytes, Status>)>, Option<Status>);
+
+    /// Records every outcome; starts one follow-up call from inside the first completion, then stops the loop once
+    /// `expected` outcomes arrived.
+    struct Recorder {
+        addr: SocketAddr,
+        conn: Option<LoopConn>,
+        outcomes: Vec<(u64, Result<Bytes, Status>)>,
+        ready_error: Option<Status>,
+        expected: usize,
+        report: Sender<Report>,
+    }
+
+    impl Recorder {
+        fn hello(client: &mut RpcClient, cx: &mut Core<RpcClient>, conn: LoopConn, method: &'static str, tag: u64) {
+            let request = HelloRequest { name: format!("call {tag}") }.encode().unwrap();
+            client.start_unary_on_loop(
+                cx,
+                conn,
+                Bytes::from_static(method.as_bytes()),
+                request,
+                CallOptions::new(),
+                tag,
+            );
+        }
+
+        fn report(&mut self, client: &mut RpcClient, cx: &mut Core<RpcClient>) {
+            let _ = self.report.send((std::mem::take(&mut self.outcomes), self.ready_error.take()));
+            cx.stop(client);
+        }
+    }
+
+    impl ClientDriver for Recorder {
+        fn started(&mut self, client: &mut RpcClient, cx: &mut Core<RpcClient>) {
+            client.connect_on_loop(cx, self.addr);
+        }
+
+        fn ready(&mut self, client: &mut RpcClient, cx: &mut Core<RpcClient>, conn: Result<LoopConn, Status>) {
+            match conn {
+                Ok(conn) => {
+                    self.conn = Some(conn);
+                    Self::hello(client, cx, conn, methods::HELLO, 1);
+                    Self::hello(client, cx, conn, "demo.Greeter/Nope", 2);
+                }
+                Err(status) => {
+                    self.ready_error = Some(status);
+                    self.report(client, cx);
+                }
+            }
+        }
+
+        fn unary_done(
+            &mut self,
+            client: &mut RpcClient,
+            cx: &mut Core<RpcClient>,
+            tag: u64,
+            result: Result<Bytes, Status>,
+        ) {
+            self.outcomes.push((tag, result));
+            if tag == 1 {
+                // Chained from inside the callback, on the same loop.
+                Self::hello(client, cx, self.conn.unwrap(), methods::HELLO, 3);
+            }
+            if self.outcomes.len() == self.expected {
+                self.report(client, cx);
+            }
+        }
+    }
+
+    fn drive(addr: SocketAddr, expected: usize) -> Report {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let driver = Recorder { addr, conn: None, outcomes: Vec::new(), ready_error: None, expected, report: tx };
+        let mut reactor =
+            Reactor::new(RpcClient::with_driver(ClientConfig::default(), driver), Config::default()).unwrap();
+        reactor.run().unwrap();
+        rx.try_recv().expect("the driver reported before the loop stopped")
+    }
+
+    #[test]
+    fn loop_calls_complete_on_the_loop_and_can_chain() {
+        let server =
+            BackgroundServer::start("127.0.0.1:0".parse().unwrap(), demo_router, ServerConfig::default()).unwrap();
+        let (outcomes, ready_error) = drive(server.addr(), 3);
+        assert!(ready_error.is_none());
+        let tags: Vec<u64> = outcomes.iter().map(|(tag, _)| *tag).collect();
+        assert_eq!(tags, [1, 2, 3], "responses come back in call order on one connection");
+        let reply = HelloReply::decode(outcomes[0].1.clone().unwrap()).unwrap();
+        assert_eq!(reply.message, "hello, call 1");
+        assert_eq!(outcomes[1].1.as_ref().unwrap_err().code, Code::Unimplemented);
+        let reply = HelloReply::decode(outcomes[2].1.clone().unwrap()).unwrap();
+        assert_eq!(reply.message, "hello, call 3");
+    }
+
+    #[test]
+    fn a_failed_connect_reaches_the_driver() {
+        // Bind and drop a listener: its port refuses connections.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let (outcomes, ready_error) = drive(addr, 1);
+        assert!(outcomes.is_empty());
+        assert_eq!(ready_error.expect("connect failed").code, Code::Unavailable);
     }
 }

@@ -20,10 +20,11 @@
 //!
 //! Simplification against HTTP/2: no priorities (RFC 9113 deprecated them); every ready stream is equal.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use bytes::{BufMut, Bytes};
 
+use super::fastmap::FastMap;
 use super::frame::{self, Frame, FrameType, FLAG_END_STREAM, FLAG_MESSAGE_CONTINUES, HEADER_LEN, MAX_WINDOW};
 use super::status::Status;
 use crate::net::OutBuf;
@@ -52,8 +53,15 @@ pub(crate) struct StreamOut {
 }
 
 impl StreamOut {
+    #[cfg(test)]
     pub fn new(window: u32) -> StreamOut {
         StreamOut { window: i64::from(window), ..StreamOut::default() }
+    }
+
+    /// A stream's output, reusing an empty queue from a finished stream (both ends keep a few spares).
+    pub fn with_queue(window: u32, queue: VecDeque<OutItem>) -> StreamOut {
+        debug_assert!(queue.is_empty());
+        StreamOut { window: i64::from(window), queue, ..StreamOut::default() }
     }
 
     pub fn push(&mut self, item: OutItem) {
@@ -131,7 +139,7 @@ impl SendScheduler {
     }
 
     /// Connection-level credit arrived: streams parked on the connection window may go again.
-    pub fn conn_credit<S: HasOut>(&mut self, increment: u32, streams: &mut HashMap<u32, S>) -> Result<(), ()> {
+    pub fn conn_credit<S: HasOut>(&mut self, increment: u32, streams: &mut FastMap<u32, S>) -> Result<(), ()> {
         add_credit(&mut self.conn_window, increment)?;
         for (id, stream) in streams.iter_mut() {
             self.schedule(*id, stream.out());
@@ -143,7 +151,7 @@ impl SendScheduler {
     /// can move. `report` hears what was written for each stream that had a turn.
     pub fn run<S: HasOut>(
         &mut self,
-        streams: &mut HashMap<u32, S>,
+        streams: &mut FastMap<u32, S>,
         dst: &mut OutBuf,
         limit: usize,
         mut report: impl FnMut(u32, &mut S, Written),
@@ -314,7 +322,7 @@ mod tests {
     #[test]
     fn a_big_stream_cannot_starve_a_small_one() {
         let mut sched = SendScheduler::new(1 << 30, 16 * 1024, 16 * 1024);
-        let mut streams = HashMap::new();
+        let mut streams = FastMap::default();
         let mut big = StreamOut::new(1 << 30);
         big.push(OutItem::Message { bytes: Bytes::from(vec![1u8; 1 << 20]), sent: 0, end_stream: false });
         streams.insert(1, S(big));
@@ -343,7 +351,7 @@ mod tests {
     #[test]
     fn windows_stop_the_writer_and_credit_restarts_it() {
         let mut sched = SendScheduler::new(1000, 16 * 1024, 64 * 1024);
-        let mut streams = HashMap::new();
+        let mut streams = FastMap::default();
         let mut s = StreamOut::new(300);
         s.push(OutItem::Message { bytes: Bytes::from(vec![0u8; 2000]), sent: 0, end_stream: false });
         streams.insert(5, S(s));
@@ -368,7 +376,7 @@ mod tests {
     #[test]
     fn empty_messages_need_no_credit() {
         let mut sched = SendScheduler::new(0, 1024, 1024);
-        let mut streams = HashMap::new();
+        let mut streams = FastMap::default();
         let mut s = StreamOut::new(0);
         s.push(OutItem::Message { bytes: Bytes::new(), sent: 0, end_stream: true });
         streams.insert(1, S(s));

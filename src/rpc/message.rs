@@ -28,10 +28,16 @@ pub trait Message: Sized + Send + 'static {
 }
 
 impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {
+    /// Two passes, one allocation: postcard's `Size` flavor measures the message, then it is written into a buffer
+    /// of exactly that size. `to_allocvec` would grow a `Vec` several times, and a `Vec` with spare capacity costs
+    /// `Bytes::from` a second allocation for its shared header; an exact-length one converts for free. For the small
+    /// messages of a typical call the extra pass is far cheaper than the allocations it saves.
     fn encode(&self) -> Result<Bytes, Status> {
-        postcard::to_allocvec(self)
-            .map(Bytes::from)
-            .map_err(|e| Status::internal(format!("cannot encode message: {e}")))
+        let size = postcard::serialize_with_flavor(self, postcard::ser_flavors::Size::default())
+            .map_err(|e| Status::internal(format!("cannot encode message: {e}")))?;
+        let mut buf = vec![0u8; size];
+        postcard::to_slice(self, &mut buf).map_err(|e| Status::internal(format!("cannot encode message: {e}")))?;
+        Ok(Bytes::from(buf))
     }
 
     fn decode(bytes: Bytes) -> Result<Self, Status> {

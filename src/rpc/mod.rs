@@ -31,6 +31,7 @@
 
 pub mod client;
 pub mod demo;
+mod fastmap;
 mod flow;
 pub mod frame;
 pub mod message;

@@ -25,7 +25,6 @@
 //! Compared with gRPC: tonic generates a trait per service from a `.proto`; here the Rust types are the schema and
 //! the router is built by hand (see `docs/rpc.md` for the trade-off).
 
-use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
@@ -35,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+use super::fastmap::FastMap;
 use super::frame::{CallKind, Metadata};
 use super::message::Message;
 use super::middleware::Interceptor;
@@ -386,7 +386,7 @@ pub(crate) struct Route {
 /// Maps method names to handlers, plus the interceptor chain run around every call.
 #[derive(Default)]
 pub struct Router {
-    pub(crate) routes: HashMap<Bytes, Arc<Route>>,
+    pub(crate) routes: FastMap<Bytes, Arc<Route>>,
     pub(crate) interceptors: Vec<Box<dyn Interceptor>>,
 }
 
