@@ -294,6 +294,15 @@ fn with_timer_spin_the_loop_stops_sleeping_just_before_a_timer() {
 }
 
 #[test]
+fn with_busy_poll_the_loop_never_sleeps() {
+    let config = Config { busy_poll: true, ..Config::default() };
+    let mut reactor = Reactor::new(Recorder::default(), config).unwrap();
+    assert_eq!(reactor.poll_timeout(), Some(Duration::ZERO), "no timer, no work: still no sleep");
+    reactor.core_mut().set_timer(Instant::now() + Duration::from_secs(5), "far");
+    assert_eq!(reactor.poll_timeout(), Some(Duration::ZERO));
+}
+
+#[test]
 fn a_message_from_another_thread_wakes_the_loop() {
     let server = Running::start(Recorder::default(), Config::default());
     let handle = server.handle.clone();

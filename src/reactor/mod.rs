@@ -120,6 +120,11 @@ pub struct Config {
     /// paces requests to the microsecond trades a core's idle time for that precision. Zero (the default): always
     /// sleep, as a server should.
     pub timer_spin: Duration,
+    /// Never sleep: poll for events without a timeout, always. A loop that sleeps must be woken when data arrives,
+    /// and on a virtual machine waking a halted vCPU is an inter-processor interrupt through the hypervisor, tens
+    /// of microseconds; a loop that never sleeps sees the data at its next poll. This burns a whole core, so only a
+    /// load generator on a core of its own should set it. Off by default.
+    pub busy_poll: bool,
 }
 
 impl Default for Config {
@@ -138,6 +143,7 @@ impl Default for Config {
             cron_interval: Duration::from_millis(100),
             handle_signals: false,
             timer_spin: Duration::ZERO,
+            busy_poll: false,
         }
     }
 }
@@ -457,7 +463,11 @@ impl<P: Protocol> Reactor<P> {
 
     /// How long the next poll may sleep: not at all if work is queued, else until the nearest timer.
     pub fn poll_timeout(&mut self) -> Option<Duration> {
-        if !self.core.run_queue.is_empty() || !self.core.write_queue.is_empty() || !self.core.closing.is_empty() {
+        if self.core.config.busy_poll
+            || !self.core.run_queue.is_empty()
+            || !self.core.write_queue.is_empty()
+            || !self.core.closing.is_empty()
+        {
             return Some(Duration::ZERO);
         }
         let deadline = self.core.timers.next_deadline()?;
