@@ -631,13 +631,9 @@ fn hscan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 #[cfg(test)]
 mod tests {
 
-    use crate::kv::testing::T;
+    use crate::kv::testing::{NOT_INT, SYNTAX, T, WRONGTYPE};
 
     use std::collections::{HashMap, HashSet};
-
-    const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-    const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-    const SYNTAX: &str = "-ERR syntax error\r\n";
 
     fn bulk(s: &str) -> String {
         format!("${}\r\n{s}\r\n", s.len())

@@ -983,15 +983,10 @@ fn ltrim(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 mod tests {
 
     use super::*;
-    use crate::kv::testing::{T, T0};
+    use crate::kv::testing::{EMPTY, NOT_INT, NULL2, SYNTAX, T, T0, WRONGTYPE};
 
-    const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-    const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-    const SYNTAX: &str = "-ERR syntax error\r\n";
-    const NULL2: &str = "$-1\r\n";
     const NULL_ARRAY2: &str = "*-1\r\n";
     const NULL3: &str = "_\r\n";
-    const EMPTY: &str = "*0\r\n";
     const OK: &str = "+OK\r\n";
 
     /// Helpers only this family's tests need, on the shared harness.

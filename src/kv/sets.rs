@@ -826,11 +826,7 @@ fn sscan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::testing::T;
-
-    const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-    const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-    const SYNTAX: &str = "-ERR syntax error\r\n";
+    use crate::kv::testing::{NOT_INT, SYNTAX, T, WRONGTYPE};
 
     /// Helpers only this family's tests need, on the shared harness.
     trait SetsExt {

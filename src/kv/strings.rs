@@ -880,13 +880,7 @@ fn setrange(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 mod tests {
 
     use super::*;
-    use crate::kv::testing::{T, T0};
-
-    const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-    const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-    const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
-    const SYNTAX: &str = "-ERR syntax error\r\n";
-    const NULL2: &str = "$-1\r\n";
+    use crate::kv::testing::{NOT_FLOAT, NOT_INT, NULL2, SYNTAX, T, T0, WRONGTYPE};
 
     /// Helpers only this family's tests need, on the shared harness.
     trait StringsExt {

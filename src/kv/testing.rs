@@ -12,6 +12,15 @@ use super::value::Value;
 /// 2023-11-14T22:13:20Z in Unix ms: any fixed "now" works.
 pub const T0: u64 = 1_700_000_000_000;
 
+/// Replies several families' tests expect, byte for byte.
+pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+pub const SYNTAX: &str = "-ERR syntax error\r\n";
+pub const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
+pub const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
+/// The RESP2 null bulk string and the empty array.
+pub const NULL2: &str = "$-1\r\n";
+pub const EMPTY: &str = "*0\r\n";
+
 /// An engine with one client (`c`) on database 0.
 pub struct T {
     pub e: Engine,

@@ -1295,15 +1295,10 @@ fn zscan(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 mod tests {
 
     use super::*;
-    use crate::kv::testing::{T, T0};
+    use crate::kv::testing::{EMPTY, NOT_FLOAT, NOT_INT, SYNTAX, T, T0, WRONGTYPE};
 
-    const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-    const NOT_INT: &str = "-ERR value is not an integer or out of range\r\n";
-    const NOT_FLOAT: &str = "-ERR value is not a valid float\r\n";
-    const SYNTAX: &str = "-ERR syntax error\r\n";
     const NOT_SCORE: &str = "-ERR min or max is not a float\r\n";
     const NOT_LEX: &str = "-ERR min or max not valid string range item\r\n";
-    const EMPTY: &str = "*0\r\n";
 
     /// Helpers only this family's tests need, on the shared harness.
     trait ZsetsExt {
