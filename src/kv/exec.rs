@@ -28,6 +28,7 @@ use super::error::{CmdError, CmdResult};
 use super::pubsub::{self, PubSub};
 use super::reply::{Reply, Resp};
 use super::resp::Decoder;
+use super::value::Value;
 use crate::net::OutBuf;
 
 /// Something a command did that the I/O layer must carry out on another connection.
@@ -442,6 +443,52 @@ impl Engine {
             }
         }
     }
+}
+
+/// A collection whose elements `HDEL`, `SREM` and `ZREM` remove by name.
+pub(crate) trait Elements {
+    /// Removes one element; `true` if it was there.
+    fn remove_element(&mut self, name: &[u8]) -> bool;
+    fn is_empty(&self) -> bool;
+}
+
+/// `HDEL` / `SREM` / `ZREM key name [name ...]`: removes each named element of the collection `pick` finds at `key`
+/// (`WRONGTYPE` for any other value), stopping once it is empty as Redis does (later names cannot be present),
+/// deletes a key left empty (`event`, then `del`), counts every removed element as a change, and replies with how
+/// many were removed.
+pub(crate) fn remove_elements<C: Elements>(
+    cx: &mut Ctx<'_>,
+    argv: &[&[u8]],
+    class: Notify,
+    event: &'static str,
+    pick: fn(&mut Value) -> Option<&mut C>,
+) -> CmdResult {
+    let (db, now, key) = (cx.db, cx.now_ms, argv[1]);
+    let collection = match cx.engine.dbs[db].get_mut(key, now) {
+        None => {
+            cx.reply.int(0);
+            return Ok(());
+        }
+        Some(value) => pick(value).ok_or(CmdError::WrongType)?,
+    };
+    let mut removed = 0u64;
+    for name in &argv[2..] {
+        if collection.remove_element(name) {
+            removed += 1;
+            if collection.is_empty() {
+                break;
+            }
+        }
+    }
+    let emptied = collection.is_empty();
+    if removed > 0 {
+        // A present collection is never empty, so it can only have emptied if something was removed.
+        cx.engine.removed_elements(class, event, db, key, emptied, now);
+        // One change was counted there; Redis counts every removed element.
+        cx.engine.stats.dirty += removed - 1;
+    }
+    cx.reply.int(removed as i64);
+    Ok(())
 }
 
 /// Resolves, checks and runs one command, or queues it inside `MULTI`.

@@ -24,7 +24,7 @@ use bytes::Bytes;
 
 use super::cmd::{flag::*, Command};
 use super::error::{err, CmdError, CmdResult};
-use super::exec::{Ctx, Notify};
+use super::exec::{remove_elements, Ctx, Elements, Notify};
 use super::keys::{lookup_read, parse_cursor, parse_scan_opts, scan_collection, scan_reply};
 use super::num::{self, parse_i64, parse_long_double, LongDouble};
 use super::reply::{Reply, Resp};
@@ -365,38 +365,22 @@ fn hsetnx(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// Removes fields; a hash left empty is deleted (`hdel`, then `del`). Like Redis, stops at the field that empties
-/// the hash: later fields cannot be present.
+/// Removes fields; a hash left empty is deleted (`hdel`, then `del`).
 fn hdel(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let key = argv[1];
-    let (db, now) = (cx.db, cx.now_ms);
-    let store = &mut cx.engine.dbs[db];
-    let hash = match store.get_mut(key, now) {
-        None => {
-            cx.reply.int(0);
-            return Ok(());
-        }
-        Some(Value::Hash(h)) => h,
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    let mut deleted = 0;
-    for field in &argv[2..] {
-        if hash.remove(field).is_some() {
-            deleted += 1;
-            if hash.is_empty() {
-                break;
-            }
-        }
+    remove_elements(cx, argv, Notify::Hash, "hdel", |v| match v {
+        Value::Hash(h) => Some(&mut **h),
+        _ => None,
+    })
+}
+
+impl Elements for HashValue {
+    fn remove_element(&mut self, field: &[u8]) -> bool {
+        self.remove(field).is_some()
     }
-    let emptied = hash.is_empty();
-    if deleted > 0 {
-        // A present aggregate is never empty, so it can only have emptied if something was deleted.
-        cx.engine.removed_elements(Notify::Hash, "hdel", db, key, emptied, now);
-        // One change was counted above; Redis counts every removed element (as `modified_n` does).
-        cx.engine.stats.dirty += deleted as u64 - 1;
+
+    fn is_empty(&self) -> bool {
+        HashValue::is_empty(self)
     }
-    cx.reply.int(deleted as i64);
-    Ok(())
 }
 
 /// Adds to an integer field (0 if missing). The increment is parsed before the key is looked up, as in Redis.

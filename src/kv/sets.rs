@@ -28,7 +28,7 @@ use std::collections::HashSet;
 use super::cmd::{flag::*, Command};
 use super::dict::{random_u64, Dict};
 use super::error::{err, CmdError, CmdResult};
-use super::exec::{Ctx, Notify};
+use super::exec::{remove_elements, Ctx, Elements, Notify};
 use super::hashes::{modified_n, parse_random_count, MAX_RANDOM_REPEATS};
 use super::keys::{lookup_read, parse_cursor, parse_scan_opts, scan_collection, scan_reply};
 use super::num::parse_i64;
@@ -392,35 +392,20 @@ fn sadd(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 /// Removes members; a set left empty is deleted (`srem`, then `del`).
 fn srem(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let key = argv[1];
-    let (db, now) = (cx.db, cx.now_ms);
-    let store = &mut cx.engine.dbs[db];
-    let set = match store.get_mut(key, now) {
-        None => {
-            cx.reply.int(0);
-            return Ok(());
-        }
-        Some(Value::Set(s)) => s,
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    let mut deleted = 0;
-    for member in &argv[2..] {
-        if set.remove(member) {
-            deleted += 1;
-            if set.is_empty() {
-                break;
-            }
-        }
+    remove_elements(cx, argv, Notify::Set, "srem", |v| match v {
+        Value::Set(s) => Some(&mut **s),
+        _ => None,
+    })
+}
+
+impl Elements for SetValue {
+    fn remove_element(&mut self, member: &[u8]) -> bool {
+        self.remove(member)
     }
-    let emptied = set.is_empty();
-    if deleted > 0 {
-        // A present aggregate is never empty, so it can only have emptied if something was deleted.
-        cx.engine.removed_elements(Notify::Set, "srem", db, key, emptied, now);
-        // One change was counted above; Redis counts every removed element (as `modified_n` does).
-        cx.engine.stats.dirty += deleted as u64 - 1;
+
+    fn is_empty(&self) -> bool {
+        SetValue::is_empty(self)
     }
-    cx.reply.int(deleted as i64);
-    Ok(())
 }
 
 fn sismember(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {

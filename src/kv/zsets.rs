@@ -29,7 +29,7 @@
 use super::cmd::{flag::*, Command};
 use super::dict::{Dict, Key};
 use super::error::{err, CmdError, CmdResult};
-use super::exec::{Ctx, Engine, Notify};
+use super::exec::{remove_elements, Ctx, Elements, Engine, Notify};
 use super::keys::{parse_cursor, parse_scan_opts, scan_collection, scan_reply};
 use super::num::{format_double, parse_f64, parse_i64};
 use super::reply::{Reply, Resp};
@@ -744,26 +744,20 @@ fn zrevrank(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
 
 /// ZREM: stops at the member that empties the set (Redis deletes the key there and ignores the rest).
 fn zrem(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
-    let (db, now, key) = (cx.db, cx.now_ms, argv[1]);
-    let Some(z) = write_zset(cx.engine, db, key, now)? else {
-        cx.reply.int(0);
-        return Ok(());
-    };
-    let mut deleted = 0i64;
-    for member in &argv[2..] {
-        if z.remove(member).is_some() {
-            deleted += 1;
-        }
-        if z.is_empty() {
-            break;
-        }
+    remove_elements(cx, argv, Notify::ZSet, "zrem", |v| match v {
+        Value::ZSet(z) => Some(&mut **z),
+        _ => None,
+    })
+}
+
+impl Elements for ZSet {
+    fn remove_element(&mut self, member: &[u8]) -> bool {
+        self.remove(member).is_some()
     }
-    let emptied = z.is_empty();
-    if deleted > 0 {
-        cx.engine.removed_elements(Notify::ZSet, "zrem", db, key, emptied, now);
+
+    fn is_empty(&self) -> bool {
+        ZSet::is_empty(self)
     }
-    cx.reply.int(deleted);
-    Ok(())
 }
 
 /// A parsed range of one of the three kinds.
