@@ -1,6 +1,7 @@
 //! Proves Pub/Sub end to end on a real server: exact RESP2/RESP3 bytes for subscriptions and messages, patterns,
-//! PUBSUB introspection, the RESP2 subscribed-mode rule, keyspace notifications (active expiry included), a slow
-//! subscriber dropped at its output limit while a fast one gets every message, and the idle-timeout exemption.
+//! shard channels, PUBSUB introspection, a slow reader's pending output in CLIENT LIST, the RESP2 subscribed-mode
+//! rule, keyspace notifications (active expiry included), a slow subscriber dropped at its output limit while a
+//! fast one gets every message, and the idle-timeout exemption.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -349,6 +350,33 @@ fn active_expiry_publishes_expired_events() {
     clock.advance_ms(1_000);
     sub.expect("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$7\r\nsession\r\n");
     w.cmd(&["EXISTS", "session"], ":0\r\n");
+}
+
+#[test]
+fn client_list_shows_a_slow_readers_pending_output() {
+    /// 4 MiB in all: more than the kernel buffers for a socket nobody reads, far below the pubsub limits.
+    const MESSAGE_BYTES: usize = 64 * 1024;
+    const MESSAGES: usize = 64;
+    let server = start();
+    let mut slow = Conn::open(&server);
+    slow.cmd(&["CLIENT", "SETNAME", "slow"], "+OK\r\n");
+    slow.cmd(&["SUBSCRIBE", "firehose"], "*3\r\n$9\r\nsubscribe\r\n$8\r\nfirehose\r\n:1\r\n");
+    let mut publisher = redis_client(&server);
+    let payload = vec![b'x'; MESSAGE_BYTES];
+    for _ in 0..MESSAGES {
+        let n: i64 = redis::cmd("PUBLISH").arg("firehose").arg(&payload).query(&mut publisher).unwrap();
+        assert_eq!(n, 1);
+    }
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut publisher).unwrap();
+    let line = list.lines().find(|l| l.contains(" name=slow ")).expect("the slow subscriber is listed");
+    let num = |name: &str| -> usize {
+        let field = line.split(' ').find_map(|f| f.strip_prefix(&format!("{name}="))).unwrap();
+        field.parse().unwrap()
+    };
+    let pending = num("obl") + num("omem");
+    assert!(pending > MESSAGE_BYTES, "output waits in the server: {line}");
+    assert!(num("tot-mem") >= pending, "{line}");
+    assert!(num("oll") > 0, "large messages are queued by reference: {line}");
 }
 
 #[test]

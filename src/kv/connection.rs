@@ -348,8 +348,9 @@ fn client_no_evict(cx: &mut Ctx<'_>, argv: &[&[u8]]) -> CmdResult {
     Ok(())
 }
 
-/// One `CLIENT LIST` line, with Redis 7.0's fields in Redis's order. Fields about buffers the engine does not see
-/// (query buffer, output list) come from the I/O layer's last report, or 0.
+/// One `CLIENT LIST` line, with Redis 7.0's fields in Redis's order. The buffer fields come from the I/O layer,
+/// which refreshes them before every `CLIENT` command; `argv-mem`, `multi-mem`, `rbs` and `rbp` are 0 (plexus
+/// keeps no separate argv copies or read-buffer peak).
 fn client_line(cx: &Ctx<'_>, key: usize, out: &mut String) {
     use std::fmt::Write;
     let c = &cx.engine.clients[key];
@@ -377,7 +378,7 @@ fn client_line(cx: &Ctx<'_>, key: usize, out: &mut String) {
     let resp = if c.resp == Resp::V3 { 3 } else { 2 };
     let _ = writeln!(
         out,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -391,6 +392,12 @@ fn client_line(cx: &Ctx<'_>, key: usize, out: &mut String) {
         sub.1,
         ssub,
         multi,
+        c.buffers.qbuf,
+        c.buffers.qbuf_free,
+        c.buffers.obl,
+        c.buffers.oll,
+        c.buffers.omem,
+        c.buffers.tot_mem,
         c.last_cmd,
         resp,
         c.lib_name.as_deref().map(String::from_utf8_lossy).unwrap_or_default(),

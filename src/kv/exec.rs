@@ -74,6 +74,9 @@ pub struct Client {
     pub last_cmd: &'static str,
     /// Reply to the current command, then close (`QUIT`, protocol errors).
     pub close_after_reply: bool,
+    /// Buffer sizes for `CLIENT LIST`, as the I/O layer last reported them (it refreshes them before a `CLIENT`
+    /// command runs).
+    pub buffers: IoStats,
     /// `CLIENT KILL` chose this client and the I/O layer is closing it. Redis frees a killed client at once; here
     /// the thread-per-connection model closes it a moment later, and meanwhile it is invisible to `CLIENT LIST`
     /// and `CLIENT KILL`.
@@ -89,6 +92,36 @@ pub struct Client {
     pub dirty_cas: bool,
     /// Set while a blocking command has parked this client.
     pub blocked: Option<Box<super::blocking::Blocked>>,
+}
+
+/// A client's buffers in the terms of Redis's `CLIENT LIST` fields of the same names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoStats {
+    pub qbuf: usize,
+    pub qbuf_free: usize,
+    pub obl: usize,
+    pub oll: usize,
+    pub omem: usize,
+    pub tot_mem: usize,
+}
+
+impl IoStats {
+    /// From the input buffer's `(len, free)` and the output's shape.
+    pub fn new((qbuf, qbuf_free): (usize, usize), out: crate::net::OutShape) -> IoStats {
+        IoStats {
+            qbuf,
+            qbuf_free,
+            obl: out.buffered,
+            oll: out.chunks,
+            omem: out.chunk_bytes,
+            tot_mem: qbuf + qbuf_free + out.allocated,
+        }
+    }
+}
+
+/// Whether a command is `CLIENT ...`, before which the I/O layer refreshes every client's [`IoStats`].
+pub fn is_client_command(argv: &[&[u8]]) -> bool {
+    argv.first().is_some_and(|name| name.eq_ignore_ascii_case(b"client"))
 }
 
 impl Client {
@@ -110,6 +143,7 @@ impl Client {
             last_cmd: "NULL",
             close_after_reply: false,
             killed: false,
+            buffers: IoStats::default(),
             no_evict: false,
             multi: None,
             multi_rejected: false,

@@ -22,7 +22,7 @@ use smallvec::SmallVec;
 
 use super::config::Config;
 use super::dict::PREFETCH_MAX_KEYS;
-use super::exec::{Effect, Engine};
+use super::exec::{is_client_command, Effect, Engine, IoStats};
 use super::resp::{peek_second_args, Encoder, Limits, Resp};
 use crate::reactor::{CloseReason, ConnId, Core, ListenerId, OutputLimits, Protocol, TimerId};
 
@@ -250,6 +250,12 @@ impl KvServer {
                 Ok(Some(n)) => {
                     {
                         let argv: SmallVec<[&[u8]; 8]> = decoder.args(input).iter().collect();
+                        if is_client_command(&argv) {
+                            // The caller's own input is lent to us: what follows this command is its query buffer.
+                            let mine = (input.len() - n, input.capacity() - input.len());
+                            self.snapshot_io(cx, key, mine);
+                        }
+                        let Some(conn) = cx.conn_mut(id) else { break };
                         self.engine.execute(key, &argv, &mut conn.out);
                     }
                     input.advance(n);
@@ -287,6 +293,16 @@ impl KvServer {
         self.engine.end_batch();
         if let Some(client) = self.engine.clients.get_mut(key) {
             client.decoder = decoder;
+        }
+    }
+
+    /// Refreshes every client's buffer sizes for `CLIENT LIST` / `CLIENT INFO`; `mine` is the running client's
+    /// input, which the reactor has lent to [`KvServer::on_data`].
+    fn snapshot_io<P: KvHost>(&mut self, cx: &Core<P>, me: usize, mine: (usize, usize)) {
+        for (key, client) in self.engine.clients.iter_mut() {
+            if let Some(conn) = cx.conn(ConnId(client.io)) {
+                client.buffers = IoStats::new(if key == me { mine } else { conn.input_shape() }, conn.out.shape());
+            }
         }
     }
 

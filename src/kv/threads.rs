@@ -83,10 +83,10 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::clock::Clock;
 use super::config::Config;
-use super::exec::{Effect, Engine};
+use super::exec::{is_client_command, Effect, Engine, IoStats};
 use super::resp::{Decoder, Encoder, Limits, Resp};
 use super::server::{pubsub_output_limits, CRON_INTERVAL};
-use crate::net::OutBuf;
+use crate::net::{OutBuf, OutShape};
 use crate::reactor::OutputLimits;
 
 /// Stack of each connection thread. See the module doc for why 64 KiB is enough.
@@ -788,6 +788,10 @@ fn run_batch(shared: &Shared, key: usize, me: &Arc<Peer>, decoder: &mut Decoder,
             Ok(Some(n)) => {
                 {
                     let argv: SmallVec<[&[u8]; 8]> = decoder.args(input).iter().collect();
+                    if is_client_command(&argv) {
+                        let mine = (input.len() - n, input.capacity() - input.len());
+                        snapshot_io(shared, &mut st, key, mine, replies.shape());
+                    }
                     st.engine.execute(key, &argv, &mut replies);
                 }
                 input.advance(n);
@@ -842,6 +846,23 @@ fn append(to: &mut OutBuf, from: &mut OutBuf) {
         to.extend_from_slice(chunk);
     }
     from.clear();
+}
+
+/// Refreshes every client's buffer sizes for `CLIENT LIST` / `CLIENT INFO`. Output is what waits in each client's
+/// queue (the caller's: its replies so far in this batch); another thread's unread input is on that thread's
+/// stack, out of reach, so it shows as 0 (simplification against Redis and the reactor).
+fn snapshot_io(shared: &Shared, st: &mut State, me: usize, mine: (usize, usize), my_out: OutShape) {
+    let peers = lock(&shared.peers);
+    for (key, client) in st.engine.clients.iter_mut() {
+        client.buffers = if key == me {
+            IoStats::new(mine, my_out)
+        } else {
+            match peers.get(&key) {
+                Some(peer) => IoStats::new((0, 0), lock(&peer.out).shape()),
+                None => IoStats::default(),
+            }
+        };
+    }
 }
 
 /// Applies effects under the engine lock: bytes are queued to their targets (who are remembered in `touched`

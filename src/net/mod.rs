@@ -15,7 +15,7 @@ mod outbuf;
 mod stream;
 
 pub use listener::{bind_tcp, bind_unix, Listener, PeerAddr, TcpOptions};
-pub use outbuf::{OutBuf, WriteOutcome};
+pub use outbuf::{OutBuf, OutShape, WriteOutcome};
 pub use stream::{connect_tcp, finish_connect, Stream};
 
 use std::io;

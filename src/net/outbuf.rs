@@ -37,6 +37,18 @@ pub struct WriteOutcome {
     pub blocked: bool,
 }
 
+/// See [`OutBuf::shape`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OutShape {
+    /// Bytes appended in place (Redis's fixed reply buffer: `obl`).
+    pub buffered: usize,
+    /// Payloads queued by reference behind it (Redis's reply list: `oll`), and their bytes (`omem`).
+    pub chunks: usize,
+    pub chunk_bytes: usize,
+    /// Memory the output holds.
+    pub allocated: usize,
+}
+
 /// Pending output of one connection.
 #[derive(Debug, Default)]
 pub struct OutBuf {
@@ -90,6 +102,16 @@ impl OutBuf {
         }
         self.chunked += data.len();
         self.chunks.push_back(data);
+    }
+
+    /// How the pending output is held, in the terms of Redis's `CLIENT LIST`: `obl`, `oll`, `omem`.
+    pub fn shape(&self) -> OutShape {
+        OutShape {
+            buffered: self.tail.len(),
+            chunks: self.chunks.len(),
+            chunk_bytes: self.chunked,
+            allocated: self.tail.capacity() + self.chunked,
+        }
     }
 
     /// Drops everything queued (used when a connection is closed without flushing).

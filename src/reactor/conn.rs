@@ -184,6 +184,12 @@ impl<S> Conn<S> {
         self.limits = limits;
     }
 
+    /// Bytes read and not yet consumed, and the input buffer's capacity (Redis's `qbuf`, `qbuf-free`). Inside
+    /// [`Protocol::data`](super::Protocol::data) the buffer is lent to the protocol, and this shows it empty.
+    pub fn input_shape(&self) -> (usize, usize) {
+        (self.input.len(), self.input.capacity() - self.input.len())
+    }
+
     /// Exempts the connection from the idle timeout (Redis exempts blocked and Pub/Sub clients).
     pub fn set_idle_exempt(&mut self, exempt: bool) {
         self.flags.idle_exempt = exempt;

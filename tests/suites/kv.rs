@@ -340,6 +340,15 @@ fn client_info_and_list_have_redis_shape() {
     assert_eq!(field(&client_fields(only.trim_end()), "name"), "me");
     c.call(&cmdline("CLIENT LIST TYPE replica"), b"$0\r\n\r\n");
     c.call(&cmdline("CLIENT LIST ID abc"), &error("ERR Invalid client ID"));
+
+    // The query buffer: what the client sent after the command, here the first 11 bytes of a PING.
+    c.send(&[cmdline("CLIENT INFO"), b"*1\r\n$4\r\nPIN".to_vec()].concat());
+    let info = String::from_utf8(payload(&c.read_frame())).unwrap();
+    let fields = client_fields(info.trim_end());
+    assert_eq!(field(&fields, "qbuf"), "11", "{info}");
+    let tot_mem: usize = field(&fields, "tot-mem").parse().unwrap();
+    assert!(tot_mem >= 11, "{info}");
+    c.call(b"G\r\n", PONG);
     c.call(&cmdline("CLIENT LIST TYPE foo"), &error("ERR Unknown client type 'foo'"));
 
     // RESP3 gets a verbatim string.
