@@ -352,6 +352,57 @@ fn active_expiry_publishes_expired_events() {
     w.cmd(&["EXISTS", "session"], ":0\r\n");
 }
 
+/// The service-registry recipe of `docs/kv.md` section 8, step by step: leases, heartbeats, discovery, watching.
+#[test]
+fn the_registry_recipe_in_the_kv_doc_works() {
+    let clock = ManualClock::new(1_700_000_000_000);
+    let server = Server::start_with_clock(ServerOptions::default(), Arc::new(clock.clone())).unwrap();
+    let mut watcher = Conn::open(&server);
+    let mut r = redis_client(&server);
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("notify-keyspace-events").arg("K$gx").query(&mut r).unwrap();
+    watcher.send(&["PSUBSCRIBE", "__keyspace@0__:svc:greeter:*"]);
+    watcher.frame();
+    let event = |w: &mut Conn, key: &str, what: &str| {
+        let channel = format!("__keyspace@0__:{key}");
+        w.expect(&format!(
+            "*4\r\n$8\r\npmessage\r\n$28\r\n__keyspace@0__:svc:greeter:*\r\n${}\r\n{channel}\r\n${}\r\n{what}\r\n",
+            channel.len(),
+            what.len()
+        ));
+    };
+    let (a, b) = ("svc:greeter:10.0.0.5:7000", "svc:greeter:10.0.0.6:7000");
+    // Register with a 10 s lease; SET .. EX reports `set`, then `expire`.
+    let _: () = redis::cmd("SET").arg(a).arg(r#"{"zone":"a"}"#).arg("EX").arg(10).query(&mut r).unwrap();
+    event(&mut watcher, a, "set");
+    event(&mut watcher, a, "expire");
+    let _: () = redis::cmd("SET").arg(b).arg(r#"{"zone":"b"}"#).arg("EX").arg(10).query(&mut r).unwrap();
+    event(&mut watcher, b, "set");
+    event(&mut watcher, b, "expire");
+    // Discover.
+    let mut found: Vec<String> = redis::cmd("SCAN")
+        .arg(0)
+        .arg("MATCH")
+        .arg("svc:greeter:*")
+        .arg("COUNT")
+        .arg(100)
+        .query::<(u64, Vec<String>)>(&mut r)
+        .unwrap()
+        .1;
+    found.sort();
+    assert_eq!(found, [a, b]);
+    // `a` heartbeats, `b` crashes: after 8 s `a` renews, after 12 s only `b`'s lease has run out.
+    clock.advance_ms(8_000);
+    let _: i64 = redis::cmd("EXPIRE").arg(a).arg(10).query(&mut r).unwrap();
+    event(&mut watcher, a, "expire");
+    clock.advance_ms(4_000);
+    event(&mut watcher, b, "expired");
+    let alive: Vec<String> = redis::cmd("KEYS").arg("svc:greeter:*").query(&mut r).unwrap();
+    assert_eq!(alive, [a]);
+    // A clean shutdown deregisters at once.
+    let _: i64 = redis::cmd("DEL").arg(a).query(&mut r).unwrap();
+    event(&mut watcher, a, "del");
+}
+
 #[test]
 fn client_list_shows_a_slow_readers_pending_output() {
     /// 4 MiB in all: more than the kernel buffers for a socket nobody reads, far below the pubsub limits.
