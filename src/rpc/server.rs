@@ -463,13 +463,23 @@ struct ServerStreamState {
     /// The handler asked not to get more messages for now.
     paused: bool,
     out: StreamOut,
-    sink: Arc<SinkShared>,
+    /// Shared with the call's sinks; `None` for calls that never get one (sync unary, unknown method).
+    sink: Option<Arc<SinkShared>>,
     /// Responses queued so far (cardinality checks).
     responses: u32,
     /// How many interceptors ran `before` (their `after` runs at the end).
     interceptors_ran: usize,
     deadline_timer: Option<TimerId>,
     user_timers: Vec<(TimerId, u64)>,
+}
+
+impl ServerStreamState {
+    /// `n` response bytes left the sinks' accounting (written, or dropped).
+    fn unqueue(&self, n: usize) {
+        if let Some(sink) = &self.sink {
+            sink.queued.fetch_sub(n.min(sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+        }
+    }
 }
 
 impl HasOut for ServerStreamState {
@@ -774,7 +784,8 @@ impl ServerConn {
         let route = env.router.route(&info.method);
         let peer = self.peer.unwrap_or_default();
         env.stats.calls += 1;
-        let sink = Arc::new(SinkShared::default());
+        let needs_sink = route.as_ref().is_some_and(|r| !matches!(r.handler, Handler::Unary(_)));
+        let sink = needs_sink.then(|| Arc::new(SinkShared::default()));
         let deadline_timer = deadline
             .map(|at| env.set_timer(at, TimerKind::Deadline { conn: env.id, serial: self.serial, stream: stream_id }));
         let info = Arc::new(info);
@@ -816,12 +827,13 @@ impl ServerConn {
             return self.end_call(env, stream_id, status, End::Framework);
         }
         match &route.handler {
-            Handler::Single(_) => {
+            Handler::Unary(_) | Handler::Single(_) => {
                 if let Some(s) = self.streams.get_mut(&stream_id) {
                     s.phase = Phase::AwaitRequest { route: route.clone(), request: None };
                 }
             }
             Handler::Streaming(factory) => {
+                let Some(sink) = sink else { return };
                 let raw = self.raw_sink(env, stream_id, info.kind, sink);
                 let mut ctx = Ctx::new(info, now);
                 let state = factory(&mut ctx, raw);
@@ -960,10 +972,16 @@ impl ServerConn {
                     };
                     s.phase = Phase::Running;
                     let (info, shared) = (s.info.clone(), s.sink.clone());
-                    let Handler::Single(handler) = &route.handler else { return };
-                    let raw = self.raw_sink(env, stream_id, info.kind, shared);
+                    let kind = info.kind;
                     let mut ctx = Ctx::new(info, now);
-                    let outcome = handler(&mut ctx, message, raw);
+                    let outcome = match (&route.handler, shared) {
+                        (Handler::Unary(handler), _) => Some(handler(&mut ctx, message)),
+                        (Handler::Single(handler), Some(shared)) => {
+                            let raw = self.raw_sink(env, stream_id, kind, shared);
+                            handler(&mut ctx, message, raw)
+                        }
+                        _ => return,
+                    };
                     // Single-request calls need no stream credit back: the client sends nothing more.
                     self.consumed(env, stream_id, n, false);
                     self.apply_ctx(env, stream_id, ctx);
@@ -1048,7 +1066,7 @@ impl ServerConn {
                 "response of {} bytes exceeds the client's max_message_size {limit}",
                 bytes.len()
             ));
-            s.sink.queued.fetch_sub(bytes.len().min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+            s.unqueue(bytes.len());
             return self.end_call(env, stream_id, status, End::Framework);
         }
         s.responses += 1;
@@ -1061,7 +1079,7 @@ impl ServerConn {
         match kind {
             EventKind::Send(bytes) => {
                 if s.finished {
-                    s.sink.queued.fetch_sub(bytes.len(), Ordering::AcqRel);
+                    s.unqueue(bytes.len());
                     return;
                 }
                 self.queue_response(env, stream_id, bytes);
@@ -1088,9 +1106,13 @@ impl ServerConn {
             }
         } else {
             s.finished = true;
-            s.sink.finished.store(true, Ordering::Release);
+            if let Some(sink) = &s.sink {
+                sink.finished.store(true, Ordering::Release);
+                if how != End::Handler {
+                    sink.cancelled.store(true, Ordering::Release);
+                }
+            }
             if how != End::Handler {
-                s.sink.cancelled.store(true, Ordering::Release);
                 if let Phase::Streaming { state, .. } = &mut s.phase {
                     state.cancel();
                 }
@@ -1115,14 +1137,14 @@ impl ServerConn {
         let held: usize = s.inbox.drain(..).map(|(_, n)| n).sum();
         if how == End::Cancel {
             let queued = s.out.queued_bytes;
-            s.sink.queued.fetch_sub(queued.min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+            s.unqueue(queued);
             self.remove_stream(stream_id);
             self.after_stream_removed(env);
         } else {
             if how == End::Framework {
                 let queued = s.out.queued_bytes;
                 s.out.drop_messages();
-                s.sink.queued.fetch_sub(queued.min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+                s.unqueue(queued);
             }
             s.out.push(OutItem::Status(clamp_status(status)));
             self.sched.schedule(stream_id, &mut s.out);
@@ -1164,9 +1186,7 @@ impl ServerConn {
         let mut sent = false;
         self.sched.run(&mut self.streams, &mut conn.out, limit, |id, s, written| {
             if written.data_bytes > 0 {
-                s.sink
-                    .queued
-                    .fetch_sub(written.data_bytes.min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+                s.unqueue(written.data_bytes);
             }
             if written.status {
                 done.push(id);
