@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 
 use super::fastmap::FastMap;
 use super::frame::{self, Frame, FrameType, FLAG_END_STREAM, FLAG_MESSAGE_CONTINUES, HEADER_LEN, MAX_WINDOW};
@@ -180,19 +180,26 @@ impl SendScheduler {
                             (true, false) => 0,
                         };
                         put_data_header(dst, id, n, flags);
-                        if n > 0 {
+                        if last {
+                            // The rest of the message moves into the output as it is: slicing would clone the
+                            // `Bytes`, and the first clone of one built from a `Vec` allocates a shared header
+                            // (about 100 instructions per unary response, callgrind).
+                            let mut rest = std::mem::take(bytes);
+                            rest.advance(*sent);
+                            if n > 0 {
+                                dst.push(rest);
+                            }
+                            written.messages += 1;
+                            out.queue.pop_front();
+                        } else {
                             dst.push(bytes.slice(*sent..*sent + n));
+                            *sent += n;
                         }
-                        *sent += n;
                         out.window -= n as i64;
                         self.conn_window -= n as i64;
                         out.queued_bytes -= n;
                         budget = budget.saturating_sub(n.max(1));
                         written.data_bytes += n;
-                        if last {
-                            written.messages += 1;
-                            out.queue.pop_front();
-                        }
                     }
                     Some(OutItem::HalfClose) => {
                         let _ = frame::encode(&Frame::HalfClose { stream_id: id }, dst.buf());
