@@ -60,6 +60,11 @@ use crate::reactor::{CloseReason, ConnId, Core, ListenerId, Protocol, TimerId};
 /// that queued thousands of messages gives its big queue back to the allocator instead.
 const SPARE_QUEUE_MAX_ENTRIES: usize = 16;
 
+/// Generated trace ids made at once, into one shared buffer: each call then takes a 16-byte slice of it (a
+/// reference-count bump) instead of allocating and freeing its own 16 bytes (about 200 instructions, callgrind).
+/// 64 ids are 1 KiB, kept alive until the last call using one of them ends.
+const TRACE_IDS_PER_BLOCK: usize = 64;
+
 /// Longest status message we send, bytes: keeps STATUS within any peer's `max_metadata_size` (at least 256).
 const MAX_STATUS_MESSAGE_BYTES: usize = 200;
 
@@ -163,6 +168,8 @@ pub struct RpcServer {
     stats: ServerStats,
     /// xorshift state for trace ids and max-age jitter; no cryptographic needs here.
     rng: u64,
+    /// Trace ids generated ahead, [`TRACE_IDS_PER_BLOCK`] at a time, 16 hex digits each.
+    trace_ids: BytesMut,
 }
 
 impl std::fmt::Debug for RpcServer {
@@ -186,6 +193,7 @@ impl RpcServer {
             poster: None,
             stats: ServerStats::default(),
             rng: seed | 1,
+            trace_ids: BytesMut::new(),
         }
     }
 
@@ -229,6 +237,7 @@ impl RpcServer {
                 poster,
                 stats: &mut self.stats,
                 rng: &mut self.rng,
+                trace_ids: &mut self.trace_ids,
                 id,
             },
         ))
@@ -396,6 +405,7 @@ struct Env<'a, P: Protocol> {
     poster: &'a Poster,
     stats: &'a mut ServerStats,
     rng: &'a mut u64,
+    trace_ids: &'a mut BytesMut,
     id: ConnId,
 }
 
@@ -416,10 +426,17 @@ impl<P: ServerHost> Env<'_, P> {
 
     /// 16 lowercase hex digits, written by hand: `format!` costs several hundred instructions per call.
     fn trace_id(&mut self) -> Bytes {
-        *self.rng ^= *self.rng << 13;
-        *self.rng ^= *self.rng >> 7;
-        *self.rng ^= *self.rng << 17;
-        Bytes::copy_from_slice(&hex16(*self.rng))
+        if self.trace_ids.len() < 16 {
+            let mut block = BytesMut::with_capacity(16 * TRACE_IDS_PER_BLOCK);
+            for _ in 0..TRACE_IDS_PER_BLOCK {
+                *self.rng ^= *self.rng << 13;
+                *self.rng ^= *self.rng >> 7;
+                *self.rng ^= *self.rng << 17;
+                block.extend_from_slice(&hex16(*self.rng));
+            }
+            *self.trace_ids = block;
+        }
+        self.trace_ids.split_to(16).freeze()
     }
 }
 
