@@ -47,8 +47,8 @@ use bytes::{Bytes, BytesMut};
 use super::fastmap::FastMap;
 use super::flow::{add_credit, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
 use super::frame::{
-    self, Call, CallKind, ErrorAction, Frame, FrameDecoder, FrameError, GoAwayCode, MessageAssembler, Role, Settings,
-    PROTOCOL_VERSION,
+    self, Call, CallKind, ErrorAction, Frame, FrameDecoder, FrameError, GoAwayCode, MessageAssembler, Metadata, Role,
+    Settings, PROTOCOL_VERSION,
 };
 use super::service::{
     CallInfo, Ctx, ErasedInbound, EventKind, Handler, Poster, RawSink, Route, Router, ServerEvent, SinkShared, TimerFn,
@@ -551,6 +551,9 @@ struct ServerConn {
     /// Empty send queues and inboxes of finished streams, reused by new ones: otherwise every unary call allocates
     /// and frees two `VecDeque`s (about 500 instructions, callgrind). At most `max_concurrent_streams` are kept.
     spare: Vec<(VecDeque<OutItem>, Inbox)>,
+    /// `CallInfo` boxes of finished streams that nothing else references, emptied, reused by new calls: saves an
+    /// allocation and a free per call (about 250 instructions, callgrind). Bounded like `spare`.
+    spare_info: Vec<Arc<CallInfo>>,
 }
 
 impl ServerConn {
@@ -588,6 +591,7 @@ impl ServerConn {
             user_timers: FastMap::default(),
             next_timer_key: 0,
             spare: Vec::new(),
+            spare_info: Vec::new(),
         }
     }
 
@@ -805,7 +809,16 @@ impl ServerConn {
         let sink = needs_sink.then(|| Arc::new(SinkShared::default()));
         let deadline_timer = deadline
             .map(|at| env.set_timer(at, TimerKind::Deadline { conn: env.id, serial: self.serial, stream: stream_id }));
-        let info = Arc::new(info);
+        let info = match self.spare_info.pop() {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(slot) => {
+                    *slot = info;
+                    spare
+                }
+                None => Arc::new(info),
+            },
+            None => Arc::new(info),
+        };
         self.idle_since = None;
         let (queue, inbox) = self.spare.pop().unwrap_or_default();
         self.streams.insert(
@@ -1174,6 +1187,16 @@ impl ServerConn {
     /// Frees a stream's state, keeping its (emptied) queues for the next stream.
     fn remove_stream(&mut self, stream_id: u32) {
         let Some(s) = self.streams.remove(&stream_id) else { return };
+        let mut info = s.info;
+        if self.spare_info.len() < self.local.max_concurrent_streams as usize {
+            if let Some(unique) = Arc::get_mut(&mut info) {
+                // Drop what it references now (the method and metadata are slices of an input buffer).
+                unique.method = Bytes::new();
+                unique.metadata = Metadata::default();
+                unique.trace_id = Bytes::new();
+                self.spare_info.push(info);
+            }
+        }
         let (mut queue, mut inbox) = (s.out.queue, s.inbox);
         let small = queue.capacity() <= SPARE_QUEUE_MAX_ENTRIES && inbox.capacity() <= SPARE_QUEUE_MAX_ENTRIES;
         if small && self.spare.len() < self.local.max_concurrent_streams as usize {
