@@ -319,7 +319,9 @@ struct ClientConn {
     streams: FastMap<u32, ClientStream>,
     /// Call id -> stream id, for commands from handles.
     by_call: FastMap<u64, u32>,
-    pending: VecDeque<Box<StartCall>>,
+    /// Unboxed: loop calls start here without a `Box` of their own (commands from handles arrive boxed and are
+    /// moved out of it).
+    pending: VecDeque<StartCall>,
     sched: SendScheduler,
     recv: RecvWindow,
     shared: Arc<ConnShared>,
@@ -391,7 +393,21 @@ impl RpcClient {
             started: cx.now(),
             early: Vec::new(),
         };
-        self.command(cx, CmdKind::Start(Box::new(start)));
+        self.start_call(cx, start);
+    }
+
+    /// Queues a call on its connection and starts it if a stream slot is free.
+    fn start_call(&mut self, cx: &mut Core<Self>, start: StartCall) {
+        let config = self.config.clone();
+        let key = start.key;
+        let Some(conn) = self.conn(key) else {
+            start.events.status(Status::unavailable("connection lost"), &mut self.done);
+            return;
+        };
+        conn.pending.push_back(start);
+        conn.start_pending(cx, key, &config);
+        conn.pump(cx, key.id);
+        conn.arm_keepalive(cx, key, &config);
     }
 
     /// Hands queued outcomes to the driver until none is left (its callbacks may cause more, e.g. a call that
@@ -481,17 +497,7 @@ impl RpcClient {
     fn command(&mut self, cx: &mut Core<Self>, cmd: CmdKind) {
         let config = self.config.clone();
         match cmd {
-            CmdKind::Start(start) => {
-                let key = start.key;
-                let Some(conn) = self.conn(key) else {
-                    start.events.status(Status::unavailable("connection lost"), &mut self.done);
-                    return;
-                };
-                conn.pending.push_back(start);
-                conn.start_pending(cx, key, &config);
-                conn.pump(cx, key.id);
-                conn.arm_keepalive(cx, key, &config);
-            }
+            CmdKind::Start(start) => self.start_call(cx, *start),
             CmdKind::Send { key, call, bytes, end } => {
                 let Some(conn) = self.conn(key) else { return };
                 let Some(stream_id) = conn.by_call.get(&call).copied() else {
