@@ -168,7 +168,8 @@ struct StartCall {
     /// The request of a unary or server-streaming call.
     request: Option<Bytes>,
     events: CallSink,
-    shared: Arc<CallShared>,
+    /// The handle's shared state; `None` for loop calls, which have no handle (the stream takes a spare one).
+    shared: Option<Arc<CallShared>>,
     /// When the caller started the call: the deadline counts from here, queueing included.
     started: Instant,
     /// Requests sent (and a half-close) while the call still waited for a stream slot.
@@ -334,6 +335,9 @@ struct ClientConn {
     /// Emptied send queues of finished streams, reused by new ones (a unary call would otherwise allocate and free
     /// one). Never more than the stream map has room for.
     spare: Vec<VecDeque<OutItem>>,
+    /// `CallShared` boxes of finished streams that no handle holds any more, reset, for the next loop calls: an
+    /// allocation and a free per call less (about 200 instructions, callgrind). Bounded like `spare`.
+    spare_shared: Vec<Arc<CallShared>>,
 }
 
 /// Largest send queue (entries) a finished stream hands on to the next; a unary call needs 1.
@@ -389,7 +393,7 @@ impl RpcClient {
             options,
             request: Some(request),
             events: CallSink::Loop { tag, response: None },
-            shared: Arc::new(CallShared::default()),
+            shared: None,
             started: cx.now(),
             early: Vec::new(),
         };
@@ -481,6 +485,7 @@ impl RpcClient {
             keepalive: None,
             failed: false,
             spare: Vec::new(),
+            spare_shared: Vec::new(),
         };
         self.conns.insert(id, conn);
         // The preface and HELLO go out as soon as the connect completes (output queued before then is kept).
@@ -594,7 +599,7 @@ impl ClientConn {
                 call: start.call,
                 kind: start.kind,
                 events: start.events,
-                shared: start.shared,
+                shared: start.shared.unwrap_or_else(|| self.spare_shared.pop().unwrap_or_default()),
                 assembler: MessageAssembler::new(config.settings.max_message_size as usize),
                 recv: RecvWindow::new(config.settings.initial_stream_window),
                 out: StreamOut::with_queue(peer.initial_stream_window, self.spare.pop().unwrap_or_default()),
@@ -639,6 +644,13 @@ impl ClientConn {
             Self::send_frame(cx, self.id, &Frame::Cancel { stream_id, code });
         }
         s.events.status(status, &mut self.done);
+        let mut shared = s.shared;
+        if let Some(unique) = Arc::get_mut(&mut shared) {
+            if self.spare_shared.len() < self.streams.capacity().max(1) {
+                *unique = CallShared::default();
+                self.spare_shared.push(shared);
+            }
+        }
         let mut queue = s.out.queue;
         if queue.capacity() <= SPARE_QUEUE_MAX_ENTRIES && self.spare.len() < self.streams.capacity().max(1) {
             queue.clear();
@@ -1033,7 +1045,7 @@ impl Client {
             options,
             request,
             events: CallSink::Channel(events),
-            shared: shared.clone(),
+            shared: Some(shared.clone()),
             started: Instant::now(),
             early: Vec::new(),
         };
