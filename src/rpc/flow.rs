@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use bytes::{Buf, BufMut, Bytes};
 
 use super::fastmap::FastMap;
-use super::frame::{self, Frame, FrameType, FLAG_END_STREAM, FLAG_MESSAGE_CONTINUES, HEADER_LEN, MAX_WINDOW};
+use super::frame::{self, Frame, FrameType, FLAG_END_STREAM, FLAG_MESSAGE_CONTINUES, MAX_WINDOW};
 use super::status::Status;
 use crate::net::OutBuf;
 
@@ -226,12 +226,7 @@ impl SendScheduler {
 
 /// Appends a DATA header; the payload follows as a zero-copy chunk.
 fn put_data_header(dst: &mut OutBuf, stream_id: u32, len: usize, flags: u8) {
-    let buf = dst.buf();
-    buf.reserve(HEADER_LEN);
-    buf.put_u32(len as u32);
-    buf.put_u32(stream_id);
-    buf.put_u8(FrameType::Data as u8);
-    buf.put_u8(flags);
+    dst.buf().put_slice(&frame::header_bytes(len as u32, stream_id, FrameType::Data as u8, flags));
 }
 
 /// Adds WINDOW_UPDATE credit to a send window; `Err` if it would pass 2^31-1 (a FLOW_CONTROL_ERROR).
@@ -321,7 +316,7 @@ mod tests {
             let len = u32::from_be_bytes(wire[at..at + 4].try_into().unwrap()) as usize;
             let id = u32::from_be_bytes(wire[at + 4..at + 8].try_into().unwrap());
             v.push((id, len));
-            at += HEADER_LEN + len;
+            at += frame::HEADER_LEN + len;
         }
         v
     }
