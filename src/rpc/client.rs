@@ -561,7 +561,7 @@ impl ClientConn {
     fn start_pending(&mut self, cx: &mut Core<RpcClient>, key: ConnKey, config: &ClientConfig) {
         let Some(peer) = self.peer else { return };
         while self.streams.len() < peer.max_concurrent_streams as usize {
-            let Some(start) = self.pending.pop_front() else { return };
+            let Some(mut start) = self.pending.pop_front() else { return };
             if self.goaway.is_some() || self.failed {
                 start.events.status(Status::unavailable("connection is going away"), &mut self.done);
                 continue;
@@ -589,8 +589,9 @@ impl ClientConn {
                 stream_id,
                 kind: start.kind,
                 timeout_ms,
-                method: start.method.clone(),
-                metadata: start.options.metadata.clone(),
+                // Moved, not cloned: the call's method and options are not needed after its CALL frame.
+                method: std::mem::take(&mut start.method),
+                metadata: std::mem::take(&mut start.options.metadata),
             };
             Self::send_frame(cx, key.id, &Frame::Call(call));
             let deadline_timer = remaining
