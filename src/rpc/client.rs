@@ -192,7 +192,11 @@ pub struct ClientTimer {
 
 #[derive(Debug)]
 enum ClientTimerKind {
-    Deadline(u64),
+    /// The call's deadline; the stream id finds it without `by_call` (which loop calls are not in).
+    Deadline {
+        call: u64,
+        stream: u32,
+    },
     Keepalive,
 }
 
@@ -594,8 +598,12 @@ impl ClientConn {
                 metadata: std::mem::take(&mut start.options.metadata),
             };
             Self::send_frame(cx, key.id, &Frame::Call(call));
-            let deadline_timer = remaining
-                .map(|d| cx.set_timer(now + d, ClientTimer { key, kind: ClientTimerKind::Deadline(start.call) }));
+            let deadline_timer = remaining.map(|d| {
+                cx.set_timer(
+                    now + d,
+                    ClientTimer { key, kind: ClientTimerKind::Deadline { call: start.call, stream: stream_id } },
+                )
+            });
             let mut stream = ClientStream {
                 call: start.call,
                 kind: start.kind,
@@ -615,7 +623,10 @@ impl ClientConn {
                 stream.out.push(item);
             }
             self.sched.schedule(stream_id, &mut stream.out);
-            self.by_call.insert(start.call, stream_id);
+            // Only handles send commands by call id; a loop call never needs the lookup (or its insert and remove).
+            if matches!(stream.events, CallSink::Channel(_)) {
+                self.by_call.insert(start.call, stream_id);
+            }
             self.streams.insert(stream_id, stream);
         }
     }
@@ -637,7 +648,9 @@ impl ClientConn {
     /// Ends a call: tells its handle, frees the stream, and sends CANCEL with `cancel` if the server must stop.
     fn finish(&mut self, cx: &mut Core<RpcClient>, stream_id: u32, status: Status, cancel: Option<Code>) {
         let Some(s) = self.streams.remove(&stream_id) else { return };
-        self.by_call.remove(&s.call);
+        if matches!(s.events, CallSink::Channel(_)) {
+            self.by_call.remove(&s.call);
+        }
         if let Some(timer) = s.deadline_timer {
             cx.cancel_timer(timer);
         }
@@ -918,11 +931,10 @@ impl Protocol for RpcClient {
         let key = timer.key;
         let Some(conn) = self.conn(key) else { return };
         match timer.kind {
-            ClientTimerKind::Deadline(call) => {
-                let Some(stream_id) = conn.by_call.get(&call).copied() else { return };
-                if let Some(s) = conn.streams.get_mut(&stream_id) {
-                    s.deadline_timer = None;
-                }
+            ClientTimerKind::Deadline { call, stream: stream_id } => {
+                // Stream ids are never reused on a connection, but check the call anyway.
+                let Some(s) = conn.streams.get_mut(&stream_id).filter(|s| s.call == call) else { return };
+                s.deadline_timer = None;
                 let status = Status::deadline_exceeded("deadline exceeded");
                 conn.finish(cx, stream_id, status, Some(Code::DeadlineExceeded));
                 conn.start_pending(cx, key, &config);
