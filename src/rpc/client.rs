@@ -1467,6 +1467,56 @@ mod tests {
         assert_eq!(reply.message, "hello, call 3");
     }
 
+    /// Starts one `Work` call that outlasts its timeout and reports its outcome.
+    struct DeadlineDriver {
+        addr: SocketAddr,
+        report: Sender<Result<Bytes, Status>>,
+    }
+
+    impl ClientDriver for DeadlineDriver {
+        fn started(&mut self, client: &mut RpcClient, cx: &mut Core<RpcClient>) {
+            client.connect_on_loop(cx, self.addr);
+        }
+
+        fn ready(&mut self, client: &mut RpcClient, cx: &mut Core<RpcClient>, conn: Result<LoopConn, Status>) {
+            let request = crate::rpc::demo::WorkRequest { millis: 5_000 }.encode().unwrap();
+            let options = CallOptions::new().timeout(Duration::from_millis(50));
+            client.start_unary_on_loop(
+                cx,
+                conn.unwrap(),
+                Bytes::from_static(methods::WORK.as_bytes()),
+                request,
+                options,
+                7,
+            );
+        }
+
+        fn unary_done(
+            &mut self,
+            client: &mut RpcClient,
+            cx: &mut Core<RpcClient>,
+            tag: u64,
+            result: Result<Bytes, Status>,
+        ) {
+            assert_eq!(tag, 7);
+            let _ = self.report.send(result);
+            cx.stop(client);
+        }
+    }
+
+    #[test]
+    fn a_loop_call_past_its_deadline_fails_with_deadline_exceeded() {
+        let server =
+            BackgroundServer::start("127.0.0.1:0".parse().unwrap(), demo_router, ServerConfig::default()).unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let driver = DeadlineDriver { addr: server.addr(), report: tx };
+        let mut reactor =
+            Reactor::new(RpcClient::with_driver(ClientConfig::default(), driver), Config::default()).unwrap();
+        reactor.run().unwrap();
+        let result = rx.try_recv().expect("the driver reported before the loop stopped");
+        assert_eq!(result.unwrap_err().code, Code::DeadlineExceeded);
+    }
+
     #[test]
     fn a_failed_connect_reaches_the_driver() {
         // Bind and drop a listener: its port refuses connections.
