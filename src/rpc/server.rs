@@ -556,6 +556,8 @@ struct ServerConn {
     spare_info: Vec<Arc<CallInfo>>,
     /// Streams whose STATUS the last pump wrote; kept to reuse its allocation.
     done: Vec<u32>,
+    /// The route of the last call that found one (or `None`): a one-entry cache in front of the router.
+    last_route: Option<Arc<Route>>,
 }
 
 impl ServerConn {
@@ -595,6 +597,7 @@ impl ServerConn {
             spare: Vec::new(),
             spare_info: Vec::new(),
             done: Vec::new(),
+            last_route: None,
         }
     }
 
@@ -805,7 +808,15 @@ impl ServerConn {
                 break;
             }
         }
-        let route = env.router.route(&info.method);
+        // Calls on one connection mostly repeat a method: a one-entry cache saves hashing the name each time.
+        let route = match &self.last_route {
+            Some(route) if *route.method == *info.method => Some(route.clone()),
+            _ => {
+                let route = env.router.route(&info.method);
+                self.last_route.clone_from(&route);
+                route
+            }
+        };
         let peer = self.peer.unwrap_or_default();
         env.stats.calls += 1;
         let needs_sink = route.as_ref().is_some_and(|r| !matches!(r.handler, Handler::Unary(_)));

@@ -384,6 +384,8 @@ pub(crate) enum Handler {
 
 /// One registered method.
 pub(crate) struct Route {
+    /// The method name it is registered under (lets a connection cache its last route and check a hit).
+    pub method: Box<[u8]>,
     pub kind: CallKind,
     pub handler: Handler,
 }
@@ -409,7 +411,8 @@ impl Router {
     }
 
     fn add(mut self, method: &str, kind: CallKind, handler: Handler) -> Router {
-        self.routes.insert(Bytes::copy_from_slice(method.as_bytes()), Arc::new(Route { kind, handler }));
+        let route = Route { method: method.as_bytes().into(), kind, handler };
+        self.routes.insert(Bytes::copy_from_slice(method.as_bytes()), Arc::new(route));
         self
     }
 
