@@ -154,11 +154,23 @@ pub fn demo_router() -> Router {
         })
 }
 
+/// The greeting's fixed part.
+const GREETING: &str = "hello, ";
+
+/// Built with one exact-capacity `String` and `push_str` rather than `format!`, and the (normally ASCII) trace id
+/// checked with `from_utf8` rather than copied through `from_utf8_lossy`: this handler is what `bench rpc`
+/// measures, and the formatting machinery cost it about 1,000 instructions per call (callgrind).
 fn hello(ctx: &mut Ctx, req: HelloRequest) -> Result<HelloReply, Status> {
-    Ok(HelloReply {
-        message: format!("hello, {}", req.name),
-        trace_id: String::from_utf8_lossy(ctx.trace_id()).into_owned(),
-    })
+    let mut message = String::with_capacity(GREETING.len() + req.name.len());
+    message.push_str(GREETING);
+    message.push_str(&req.name);
+    let id = ctx.trace_id();
+    let trace_id = match std::str::from_utf8(id) {
+        Ok(id) => id.to_owned(),
+        // A client may send any bytes as its trace id; show them as best we can.
+        Err(_) => String::from_utf8_lossy(id).into_owned(),
+    };
+    Ok(HelloReply { message, trace_id })
 }
 
 fn ticks(ctx: &mut Ctx, req: TickRequest, out: ServerStream<Tick>) {

@@ -22,10 +22,10 @@
 
 use std::collections::VecDeque;
 
-use bytes::{BufMut, Bytes};
+use bytes::{Buf, BufMut, Bytes};
 
 use super::fastmap::FastMap;
-use super::frame::{self, Frame, FrameType, FLAG_END_STREAM, FLAG_MESSAGE_CONTINUES, HEADER_LEN, MAX_WINDOW};
+use super::frame::{self, Frame, FrameType, FLAG_END_STREAM, FLAG_MESSAGE_CONTINUES, MAX_WINDOW};
 use super::status::Status;
 use crate::net::OutBuf;
 
@@ -180,19 +180,26 @@ impl SendScheduler {
                             (true, false) => 0,
                         };
                         put_data_header(dst, id, n, flags);
-                        if n > 0 {
+                        if last {
+                            // The rest of the message moves into the output as it is: slicing would clone the
+                            // `Bytes`, and the first clone of one built from a `Vec` allocates a shared header
+                            // (about 100 instructions per unary response, callgrind).
+                            let mut rest = std::mem::take(bytes);
+                            rest.advance(*sent);
+                            if n > 0 {
+                                dst.push(rest);
+                            }
+                            written.messages += 1;
+                            out.queue.pop_front();
+                        } else {
                             dst.push(bytes.slice(*sent..*sent + n));
+                            *sent += n;
                         }
-                        *sent += n;
                         out.window -= n as i64;
                         self.conn_window -= n as i64;
                         out.queued_bytes -= n;
                         budget = budget.saturating_sub(n.max(1));
                         written.data_bytes += n;
-                        if last {
-                            written.messages += 1;
-                            out.queue.pop_front();
-                        }
                     }
                     Some(OutItem::HalfClose) => {
                         let _ = frame::encode(&Frame::HalfClose { stream_id: id }, dst.buf());
@@ -202,7 +209,10 @@ impl SendScheduler {
                         let Some(OutItem::Status(status)) = out.queue.pop_front() else { break };
                         let _ = frame::encode(&Frame::Status { stream_id: id, status }, dst.buf());
                         written.status = true;
-                        out.queue.clear();
+                        // Normally empty already; `clear` on an empty deque still costs about 18 instructions.
+                        if !out.queue.is_empty() {
+                            out.queue.clear();
+                        }
                         break;
                     }
                 }
@@ -219,12 +229,7 @@ impl SendScheduler {
 
 /// Appends a DATA header; the payload follows as a zero-copy chunk.
 fn put_data_header(dst: &mut OutBuf, stream_id: u32, len: usize, flags: u8) {
-    let buf = dst.buf();
-    buf.reserve(HEADER_LEN);
-    buf.put_u32(len as u32);
-    buf.put_u32(stream_id);
-    buf.put_u8(FrameType::Data as u8);
-    buf.put_u8(flags);
+    dst.buf().put_slice(&frame::header_bytes(len as u32, stream_id, FrameType::Data as u8, flags));
 }
 
 /// Adds WINDOW_UPDATE credit to a send window; `Err` if it would pass 2^31-1 (a FLOW_CONTROL_ERROR).
@@ -314,7 +319,7 @@ mod tests {
             let len = u32::from_be_bytes(wire[at..at + 4].try_into().unwrap()) as usize;
             let id = u32::from_be_bytes(wire[at + 4..at + 8].try_into().unwrap());
             v.push((id, len));
-            at += HEADER_LEN + len;
+            at += frame::HEADER_LEN + len;
         }
         v
     }

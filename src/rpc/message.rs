@@ -12,7 +12,9 @@
 //! Simplification against gRPC: gRPC negotiates a codec per call (`content-type: application/grpc+proto`) and
 //! may compress each message; we have exactly one codec and no compression, so nothing about it travels on the wire.
 
-use bytes::Bytes;
+use std::cell::RefCell;
+
+use bytes::{Bytes, BytesMut};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -28,13 +30,17 @@ pub trait Message: Sized + Send + 'static {
 }
 
 impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {
-    /// Two passes, one allocation: postcard's `Size` flavor measures the message, then it is written into a buffer
-    /// of exactly that size. `to_allocvec` would grow a `Vec` several times, and a `Vec` with spare capacity costs
+    /// Two passes: postcard's `Size` flavor measures the message, then it is written into exactly that much room.
+    /// Small messages go into this thread's arena block (no allocation of their own); bigger ones into a buffer of
+    /// exactly their size. `to_allocvec` would grow a `Vec` several times, and a `Vec` with spare capacity costs
     /// `Bytes::from` a second allocation for its shared header; an exact-length one converts for free. For the small
     /// messages of a typical call the extra pass is far cheaper than the allocations it saves.
     fn encode(&self) -> Result<Bytes, Status> {
         let size = postcard::serialize_with_flavor(self, postcard::ser_flavors::Size::default())
             .map_err(|e| Status::internal(format!("cannot encode message: {e}")))?;
+        if size <= ARENA_MESSAGE_MAX_BYTES {
+            return ARENA.with(|arena| encode_in_arena(self, size, &mut arena.borrow_mut()));
+        }
         let mut buf = vec![0u8; size];
         postcard::to_slice(self, &mut buf).map_err(|e| Status::internal(format!("cannot encode message: {e}")))?;
         Ok(Bytes::from(buf))
@@ -43,6 +49,33 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {
     fn decode(bytes: Bytes) -> Result<Self, Status> {
         postcard::from_bytes(&bytes).map_err(|e| Status::internal(format!("cannot decode message: {e}")))
     }
+}
+
+/// Bytes of one encode arena block. Small messages are written one after another into a block and handed out as
+/// slices of it: a reference-count bump each instead of a `malloc` and a `free` (with a hundred calls in flight,
+/// glibc's per-thread cache overflows and each pair costs about 300 instructions, callgrind). A block is freed when
+/// its last message has been written to the peer, so a small message stuck in a slow stream's queue pins at most
+/// this much; idle connections hold none.
+const ARENA_BLOCK_BYTES: usize = 4 * 1024;
+/// Largest message encoded into the arena; bigger ones get an allocation of their own (the per-message cost is
+/// small next to their size, and they would use up blocks fast).
+const ARENA_MESSAGE_MAX_BYTES: usize = 512;
+
+thread_local! {
+    /// The current block of this thread: its spare capacity is where the next small message goes.
+    static ARENA: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+fn encode_in_arena<T: Serialize>(value: &T, size: usize, block: &mut BytesMut) -> Result<Bytes, Status> {
+    if block.capacity() < size {
+        *block = BytesMut::with_capacity(ARENA_BLOCK_BYTES);
+    }
+    block.resize(size, 0);
+    if let Err(e) = postcard::to_slice(value, &mut block[..]) {
+        block.clear();
+        return Err(Status::internal(format!("cannot encode message: {e}")));
+    }
+    Ok(block.split().freeze())
 }
 
 /// Message bytes passed through untouched (no postcard). Zero-copy both ways.
@@ -84,6 +117,23 @@ mod tests {
     fn garbage_from_a_peer_is_an_internal_status_not_a_panic() {
         let err = Hello::decode(Bytes::from_static(b"\xff\xff\xff")).unwrap_err();
         assert_eq!(err.code, Code::Internal);
+    }
+
+    #[test]
+    fn small_messages_share_an_arena_block_and_stay_intact() {
+        let a = Hello { name: "ada".into(), times: 1 }.encode().unwrap();
+        let b = Hello { name: "grace".into(), times: 2 }.encode().unwrap();
+        assert_eq!(&a[..], b"\x03ada\x01");
+        assert_eq!(&b[..], b"\x05grace\x02");
+        assert_eq!(Hello::decode(a).unwrap(), Hello { name: "ada".into(), times: 1 });
+        // A message bigger than the arena limit is encoded on its own, and correctly.
+        let big = Hello { name: "x".repeat(ARENA_MESSAGE_MAX_BYTES * 2), times: 3 };
+        assert_eq!(Hello::decode(big.encode().unwrap()).unwrap(), big);
+        // A block's remainder is not enough for a message: a fresh block is started.
+        let many: Vec<Bytes> = (0..100).map(|i| Hello { name: "y".repeat(100), times: i }.encode().unwrap()).collect();
+        for (i, bytes) in many.into_iter().enumerate() {
+            assert_eq!(Hello::decode(bytes).unwrap().times, i as u32);
+        }
     }
 
     #[test]

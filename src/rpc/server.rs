@@ -47,8 +47,8 @@ use bytes::{Bytes, BytesMut};
 use super::fastmap::FastMap;
 use super::flow::{add_credit, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
 use super::frame::{
-    self, Call, CallKind, ErrorAction, Frame, FrameDecoder, FrameError, GoAwayCode, MessageAssembler, Role, Settings,
-    PROTOCOL_VERSION,
+    self, Call, CallKind, ErrorAction, Frame, FrameDecoder, FrameError, GoAwayCode, MessageAssembler, Metadata, Role,
+    Settings, PROTOCOL_VERSION,
 };
 use super::service::{
     CallInfo, Ctx, ErasedInbound, EventKind, Handler, Poster, RawSink, Route, Router, ServerEvent, SinkShared, TimerFn,
@@ -59,6 +59,11 @@ use crate::reactor::{CloseReason, ConnId, Core, ListenerId, Protocol, TimerId};
 /// Largest queue (in entries) a finished stream hands on to the next one. Unary calls need 2; a streaming call
 /// that queued thousands of messages gives its big queue back to the allocator instead.
 const SPARE_QUEUE_MAX_ENTRIES: usize = 16;
+
+/// Generated trace ids made at once, into one shared buffer: each call then takes a 16-byte slice of it (a
+/// reference-count bump) instead of allocating and freeing its own 16 bytes (about 200 instructions, callgrind).
+/// 64 ids are 1 KiB, kept alive until the last call using one of them ends.
+const TRACE_IDS_PER_BLOCK: usize = 64;
 
 /// Longest status message we send, bytes: keeps STATUS within any peer's `max_metadata_size` (at least 256).
 const MAX_STATUS_MESSAGE_BYTES: usize = 200;
@@ -163,6 +168,8 @@ pub struct RpcServer {
     stats: ServerStats,
     /// xorshift state for trace ids and max-age jitter; no cryptographic needs here.
     rng: u64,
+    /// Trace ids generated ahead, [`TRACE_IDS_PER_BLOCK`] at a time, 16 hex digits each.
+    trace_ids: BytesMut,
 }
 
 impl std::fmt::Debug for RpcServer {
@@ -186,6 +193,7 @@ impl RpcServer {
             poster: None,
             stats: ServerStats::default(),
             rng: seed | 1,
+            trace_ids: BytesMut::new(),
         }
     }
 
@@ -229,6 +237,7 @@ impl RpcServer {
                 poster,
                 stats: &mut self.stats,
                 rng: &mut self.rng,
+                trace_ids: &mut self.trace_ids,
                 id,
             },
         ))
@@ -396,6 +405,7 @@ struct Env<'a, P: Protocol> {
     poster: &'a Poster,
     stats: &'a mut ServerStats,
     rng: &'a mut u64,
+    trace_ids: &'a mut BytesMut,
     id: ConnId,
 }
 
@@ -416,10 +426,17 @@ impl<P: ServerHost> Env<'_, P> {
 
     /// 16 lowercase hex digits, written by hand: `format!` costs several hundred instructions per call.
     fn trace_id(&mut self) -> Bytes {
-        *self.rng ^= *self.rng << 13;
-        *self.rng ^= *self.rng >> 7;
-        *self.rng ^= *self.rng << 17;
-        Bytes::copy_from_slice(&hex16(*self.rng))
+        if self.trace_ids.len() < 16 {
+            let mut block = BytesMut::with_capacity(16 * TRACE_IDS_PER_BLOCK);
+            for _ in 0..TRACE_IDS_PER_BLOCK {
+                *self.rng ^= *self.rng << 13;
+                *self.rng ^= *self.rng >> 7;
+                *self.rng ^= *self.rng << 17;
+                block.extend_from_slice(&hex16(*self.rng));
+            }
+            *self.trace_ids = block;
+        }
+        self.trace_ids.split_to(16).freeze()
     }
 }
 
@@ -463,13 +480,23 @@ struct ServerStreamState {
     /// The handler asked not to get more messages for now.
     paused: bool,
     out: StreamOut,
-    sink: Arc<SinkShared>,
+    /// Shared with the call's sinks; `None` for calls that never get one (sync unary, unknown method).
+    sink: Option<Arc<SinkShared>>,
     /// Responses queued so far (cardinality checks).
     responses: u32,
     /// How many interceptors ran `before` (their `after` runs at the end).
     interceptors_ran: usize,
     deadline_timer: Option<TimerId>,
     user_timers: Vec<(TimerId, u64)>,
+}
+
+impl ServerStreamState {
+    /// `n` response bytes left the sinks' accounting (written, or dropped).
+    fn unqueue(&self, n: usize) {
+        if let Some(sink) = &self.sink {
+            sink.queued.fetch_sub(n.min(sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+        }
+    }
 }
 
 impl HasOut for ServerStreamState {
@@ -524,6 +551,13 @@ struct ServerConn {
     /// Empty send queues and inboxes of finished streams, reused by new ones: otherwise every unary call allocates
     /// and frees two `VecDeque`s (about 500 instructions, callgrind). At most `max_concurrent_streams` are kept.
     spare: Vec<(VecDeque<OutItem>, Inbox)>,
+    /// `CallInfo` boxes of finished streams that nothing else references, emptied, reused by new calls: saves an
+    /// allocation and a free per call (about 250 instructions, callgrind). Bounded like `spare`.
+    spare_info: Vec<Arc<CallInfo>>,
+    /// Streams whose STATUS the last pump wrote; kept to reuse its allocation.
+    done: Vec<u32>,
+    /// The route of the last call that found one (or `None`): a one-entry cache in front of the router.
+    last_route: Option<Arc<Route>>,
 }
 
 impl ServerConn {
@@ -561,6 +595,9 @@ impl ServerConn {
             user_timers: FastMap::default(),
             next_timer_key: 0,
             spare: Vec::new(),
+            spare_info: Vec::new(),
+            done: Vec::new(),
+            last_route: None,
         }
     }
 
@@ -771,13 +808,31 @@ impl ServerConn {
                 break;
             }
         }
-        let route = env.router.route(&info.method);
+        // Calls on one connection mostly repeat a method: a one-entry cache saves hashing the name each time.
+        let route = match &self.last_route {
+            Some(route) if *route.method == *info.method => Some(route.clone()),
+            _ => {
+                let route = env.router.route(&info.method);
+                self.last_route.clone_from(&route);
+                route
+            }
+        };
         let peer = self.peer.unwrap_or_default();
         env.stats.calls += 1;
-        let sink = Arc::new(SinkShared::default());
+        let needs_sink = route.as_ref().is_some_and(|r| !matches!(r.handler, Handler::Unary(_)));
+        let sink = needs_sink.then(|| Arc::new(SinkShared::default()));
         let deadline_timer = deadline
             .map(|at| env.set_timer(at, TimerKind::Deadline { conn: env.id, serial: self.serial, stream: stream_id }));
-        let info = Arc::new(info);
+        let info = match self.spare_info.pop() {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(slot) => {
+                    *slot = info;
+                    spare
+                }
+                None => Arc::new(info),
+            },
+            None => Arc::new(info),
+        };
         self.idle_since = None;
         let (queue, inbox) = self.spare.pop().unwrap_or_default();
         self.streams.insert(
@@ -816,12 +871,13 @@ impl ServerConn {
             return self.end_call(env, stream_id, status, End::Framework);
         }
         match &route.handler {
-            Handler::Single(_) => {
+            Handler::Unary(_) | Handler::Single(_) => {
                 if let Some(s) = self.streams.get_mut(&stream_id) {
                     s.phase = Phase::AwaitRequest { route: route.clone(), request: None };
                 }
             }
             Handler::Streaming(factory) => {
+                let Some(sink) = sink else { return };
                 let raw = self.raw_sink(env, stream_id, info.kind, sink);
                 let mut ctx = Ctx::new(info, now);
                 let state = factory(&mut ctx, raw);
@@ -960,10 +1016,16 @@ impl ServerConn {
                     };
                     s.phase = Phase::Running;
                     let (info, shared) = (s.info.clone(), s.sink.clone());
-                    let Handler::Single(handler) = &route.handler else { return };
-                    let raw = self.raw_sink(env, stream_id, info.kind, shared);
+                    let kind = info.kind;
                     let mut ctx = Ctx::new(info, now);
-                    let outcome = handler(&mut ctx, message, raw);
+                    let outcome = match (&route.handler, shared) {
+                        (Handler::Unary(handler), _) => Some(handler(&mut ctx, message)),
+                        (Handler::Single(handler), Some(shared)) => {
+                            let raw = self.raw_sink(env, stream_id, kind, shared);
+                            handler(&mut ctx, message, raw)
+                        }
+                        _ => return,
+                    };
                     // Single-request calls need no stream credit back: the client sends nothing more.
                     self.consumed(env, stream_id, n, false);
                     self.apply_ctx(env, stream_id, ctx);
@@ -1048,7 +1110,7 @@ impl ServerConn {
                 "response of {} bytes exceeds the client's max_message_size {limit}",
                 bytes.len()
             ));
-            s.sink.queued.fetch_sub(bytes.len().min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+            s.unqueue(bytes.len());
             return self.end_call(env, stream_id, status, End::Framework);
         }
         s.responses += 1;
@@ -1061,7 +1123,7 @@ impl ServerConn {
         match kind {
             EventKind::Send(bytes) => {
                 if s.finished {
-                    s.sink.queued.fetch_sub(bytes.len(), Ordering::AcqRel);
+                    s.unqueue(bytes.len());
                     return;
                 }
                 self.queue_response(env, stream_id, bytes);
@@ -1088,9 +1150,13 @@ impl ServerConn {
             }
         } else {
             s.finished = true;
-            s.sink.finished.store(true, Ordering::Release);
+            if let Some(sink) = &s.sink {
+                sink.finished.store(true, Ordering::Release);
+                if how != End::Handler {
+                    sink.cancelled.store(true, Ordering::Release);
+                }
+            }
             if how != End::Handler {
-                s.sink.cancelled.store(true, Ordering::Release);
                 if let Phase::Streaming { state, .. } = &mut s.phase {
                     state.cancel();
                 }
@@ -1106,23 +1172,26 @@ impl ServerConn {
                 env.cx.cancel_timer(timer);
                 self.user_timers.remove(&key);
             }
-            let elapsed = env.cx.now().saturating_duration_since(s.info.received);
-            for interceptor in env.router.interceptors[..s.interceptors_ran].iter_mut().rev() {
-                interceptor.after(&s.info, &status, elapsed);
+            if s.interceptors_ran > 0 {
+                // Only measured when someone listens: the Instant arithmetic is most of 40 instructions per call.
+                let elapsed = env.cx.now().saturating_duration_since(s.info.received);
+                for interceptor in env.router.interceptors[..s.interceptors_ran].iter_mut().rev() {
+                    interceptor.after(&s.info, &status, elapsed);
+                }
             }
         }
         // Unconsumed requests will never be consumed: their connection credit goes back now.
         let held: usize = s.inbox.drain(..).map(|(_, n)| n).sum();
         if how == End::Cancel {
             let queued = s.out.queued_bytes;
-            s.sink.queued.fetch_sub(queued.min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+            s.unqueue(queued);
             self.remove_stream(stream_id);
             self.after_stream_removed(env);
         } else {
             if how == End::Framework {
                 let queued = s.out.queued_bytes;
                 s.out.drop_messages();
-                s.sink.queued.fetch_sub(queued.min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+                s.unqueue(queued);
             }
             s.out.push(OutItem::Status(clamp_status(status)));
             self.sched.schedule(stream_id, &mut s.out);
@@ -1135,11 +1204,26 @@ impl ServerConn {
     /// Frees a stream's state, keeping its (emptied) queues for the next stream.
     fn remove_stream(&mut self, stream_id: u32) {
         let Some(s) = self.streams.remove(&stream_id) else { return };
+        let mut info = s.info;
+        if self.spare_info.len() < self.local.max_concurrent_streams as usize {
+            if let Some(unique) = Arc::get_mut(&mut info) {
+                // Drop what it references now (the method and metadata are slices of an input buffer).
+                unique.method = Bytes::new();
+                unique.metadata = Metadata::default();
+                unique.trace_id = Bytes::new();
+                self.spare_info.push(info);
+            }
+        }
         let (mut queue, mut inbox) = (s.out.queue, s.inbox);
         let small = queue.capacity() <= SPARE_QUEUE_MAX_ENTRIES && inbox.capacity() <= SPARE_QUEUE_MAX_ENTRIES;
         if small && self.spare.len() < self.local.max_concurrent_streams as usize {
-            queue.clear();
-            inbox.clear();
+            // Normally empty already (`clear` costs about 18 instructions even then).
+            if !queue.is_empty() {
+                queue.clear();
+            }
+            if !inbox.is_empty() {
+                inbox.clear();
+            }
             self.spare.push((queue, inbox));
         }
     }
@@ -1160,13 +1244,12 @@ impl ServerConn {
         }
         let limit = env.cx.config().high_watermark_bytes;
         let Some(conn) = env.cx.conn_mut(env.id) else { return };
-        let mut done = Vec::new();
+        // Reused across calls: a fresh list grew (and was freed) on every pump.
+        let mut done = std::mem::take(&mut self.done);
         let mut sent = false;
         self.sched.run(&mut self.streams, &mut conn.out, limit, |id, s, written| {
             if written.data_bytes > 0 {
-                s.sink
-                    .queued
-                    .fetch_sub(written.data_bytes.min(s.sink.queued.load(Ordering::Acquire)), Ordering::AcqRel);
+                s.unqueue(written.data_bytes);
             }
             if written.status {
                 done.push(id);
@@ -1177,9 +1260,10 @@ impl ServerConn {
             self.sent_since_ping = true;
             self.ping_strikes = 0;
         }
-        for id in done {
+        for id in done.drain(..) {
             self.remove_stream(id);
         }
+        self.done = done;
         self.after_stream_removed(env);
     }
 

@@ -372,13 +372,20 @@ pub(crate) type SingleFn = Box<dyn Fn(&mut Ctx, Bytes, RawSink) -> Option<Result
 /// Factory of per-call state for calls whose requests stream.
 pub(crate) type StreamingFn = Box<dyn Fn(&mut Ctx, RawSink) -> Box<dyn ErasedInbound> + Send + Sync>;
 
+/// Handler of a plain unary call answered on the loop: no sink, so the server builds none (saving its two
+/// allocations, the poster clone and their frees per call).
+pub(crate) type UnaryFn = Box<dyn Fn(&mut Ctx, Bytes) -> Result<Bytes, Status> + Send + Sync>;
+
 pub(crate) enum Handler {
+    Unary(UnaryFn),
     Single(SingleFn),
     Streaming(StreamingFn),
 }
 
 /// One registered method.
 pub(crate) struct Route {
+    /// The method name it is registered under (lets a connection cache its last route and check a hit).
+    pub method: Box<[u8]>,
     pub kind: CallKind,
     pub handler: Handler,
 }
@@ -404,7 +411,8 @@ impl Router {
     }
 
     fn add(mut self, method: &str, kind: CallKind, handler: Handler) -> Router {
-        self.routes.insert(Bytes::copy_from_slice(method.as_bytes()), Arc::new(Route { kind, handler }));
+        let route = Route { method: method.as_bytes().into(), kind, handler };
+        self.routes.insert(Bytes::copy_from_slice(method.as_bytes()), Arc::new(route));
         self
     }
 
@@ -415,11 +423,9 @@ impl Router {
         Resp: Message,
         F: Fn(&mut Ctx, Req) -> Result<Resp, Status> + Send + Sync + 'static,
     {
-        let single: SingleFn = Box::new(move |ctx, bytes, sink| {
-            sink.mark_finished();
-            Some(Req::decode(bytes).and_then(|req| f(ctx, req)).and_then(|resp| resp.encode()))
-        });
-        self.add(method, CallKind::Unary, Handler::Single(single))
+        let unary: UnaryFn =
+            Box::new(move |ctx, bytes| Req::decode(bytes).and_then(|req| f(ctx, req)).and_then(|resp| resp.encode()));
+        self.add(method, CallKind::Unary, Handler::Unary(unary))
     }
 
     /// One request, one response, delivered later through the sink (e.g. from a worker thread).
