@@ -351,3 +351,16 @@ fn idle_mode_reports_memory_per_connection() {
     assert!(r["rss_after_bytes"].as_u64().unwrap() > r["rss_before_bytes"].as_u64().unwrap());
     std::fs::remove_file(&json).unwrap();
 }
+
+#[test]
+fn plexus_bench_hiccups_reports_one_line_per_watched_cpu() {
+    let out = plexus(&["bench", "hiccups", "--seconds", "0.2", "--cpus", "0"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and CPU 0: {out}");
+    let fields: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(fields[0], "0");
+    let over_100us: u64 = fields[1].parse().unwrap();
+    let over_1ms: u64 = fields[2].parse().unwrap();
+    assert!(over_1ms <= over_100us, "{out}");
+    assert!(fields[3].ends_with("ms") && fields[4].ends_with('%'), "{out}");
+}

@@ -44,6 +44,19 @@ pub enum BenchMode {
     /// The RPC protocol on one connection: unary calls/s with 1 and 128 calls in flight, and bidirectional
     /// streaming MB/s, against the demo service (in-process on its own reactor thread, or `--target`).
     Rpc(RpcArgs),
+    /// How often the machine itself stops a busy thread: one thread per CPU spins on the clock and reports every
+    /// gap. A latency target below the machine's own pauses cannot be met by any server.
+    Hiccups(HiccupArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct HiccupArgs {
+    /// Seconds to watch.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// CPUs to watch, one spinning thread each (default: every CPU this process may use).
+    #[arg(long, value_delimiter = ',')]
+    pub cpus: Vec<usize>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -273,7 +286,35 @@ pub fn main(cmd: BenchCmd) -> Result<(), String> {
         Some(BenchMode::Idle(args)) => idle(args),
         Some(BenchMode::Charts(args)) => charts(args),
         Some(BenchMode::Rpc(args)) => rpc(args),
+        Some(BenchMode::Hiccups(args)) => hiccups(args),
     }
+}
+
+fn hiccups(args: HiccupArgs) -> Result<(), String> {
+    let cpus = if args.cpus.is_empty() { system::affinity_of(std::process::id()) } else { args.cpus };
+    let watch = Duration::from_secs_f64(args.seconds);
+    let handles: Vec<_> = cpus
+        .iter()
+        .map(|&cpu| {
+            std::thread::spawn(move || -> Result<system::Hiccups, String> {
+                system::pin_current_thread(cpu).map_err(|e| format!("cannot pin to CPU {cpu}: {e}"))?;
+                Ok(system::watch_hiccups(watch))
+            })
+        })
+        .collect();
+    println!("{:>4} {:>12} {:>12} {:>12} {:>10}", "cpu", "gaps>100us", "gaps>1ms", "max gap", "time lost");
+    for (cpu, handle) in cpus.iter().zip(handles) {
+        let h = handle.join().map_err(|_| "a watcher thread panicked".to_string())??;
+        println!(
+            "{:>4} {:>12} {:>12} {:>10.2}ms {:>9.2}%",
+            cpu,
+            h.over_100us,
+            h.over_1ms,
+            h.max.as_secs_f64() * 1000.0,
+            h.lost.as_secs_f64() * 100.0 / watch.as_secs_f64().max(1e-9)
+        );
+    }
+    Ok(())
 }
 
 fn rpc(args: RpcArgs) -> Result<(), String> {

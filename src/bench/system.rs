@@ -81,6 +81,43 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     sched_setaffinity(Pid::from_raw(0), &set).map_err(io::Error::from)
 }
 
+/// What [`watch_hiccups`] saw.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Hiccups {
+    /// Clock reads further apart than 100 us, and than 1 ms: times this thread was not running.
+    pub over_100us: u64,
+    pub over_1ms: u64,
+    pub max: Duration,
+    /// The sum of the gaps over 100 us.
+    pub lost: Duration,
+}
+
+/// Spins on the monotonic clock for `watch` and records every gap between two reads. A spinning thread that is
+/// never preempted reads the clock every few tens of nanoseconds; a longer gap is time it was not running:
+/// an interrupt, another task, or (on a virtual machine) the host running something else on this vCPU.
+pub fn watch_hiccups(watch: Duration) -> Hiccups {
+    /// Gaps shorter than this are ordinary interrupts and are not counted.
+    const NOTICEABLE: Duration = Duration::from_micros(100);
+    const LONG: Duration = Duration::from_millis(1);
+    let start = Instant::now();
+    let mut last = start;
+    let mut h = Hiccups::default();
+    loop {
+        let now = Instant::now();
+        let gap = now - last;
+        if gap > NOTICEABLE {
+            h.over_100us += 1;
+            h.over_1ms += u64::from(gap > LONG);
+            h.lost += gap;
+        }
+        h.max = h.max.max(gap);
+        last = now;
+        if now - start >= watch {
+            return h;
+        }
+    }
+}
+
 /// The CPUs a process may run on.
 pub fn affinity_of(pid: u32) -> Vec<usize> {
     let Ok(set) = sched_getaffinity(Pid::from_raw(pid as i32)) else { return Vec::new() };
