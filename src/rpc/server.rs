@@ -834,26 +834,39 @@ impl ServerConn {
             None => Arc::new(info),
         };
         self.idle_since = None;
+        // A unary or single-request route that passed every check starts out awaiting its request, so the state
+        // is built once in its map slot; setting the phase after inserting cost a second lookup, and `insert`
+        // moved the large state once more (callgrind).
+        let awaiting = verdict.is_ok()
+            && route
+                .as_ref()
+                .is_some_and(|r| r.kind == info.kind && matches!(r.handler, Handler::Unary(_) | Handler::Single(_)));
+        let (phase, route) = match route {
+            Some(route) if awaiting => (Phase::AwaitRequest { route, request: None }, None),
+            route => (Phase::Running, route),
+        };
         let (queue, inbox) = self.spare.pop().unwrap_or_default();
-        self.streams.insert(
-            stream_id,
-            ServerStreamState {
-                info: info.clone(),
-                phase: Phase::Running,
-                half_closed: false,
-                finished: false,
-                assembler: MessageAssembler::new(self.local.max_message_size as usize),
-                recv: RecvWindow::new(self.local.initial_stream_window),
-                inbox,
-                paused: false,
-                out: StreamOut::with_queue(peer.initial_stream_window, queue),
-                sink: sink.clone(),
-                responses: 0,
-                interceptors_ran: ran,
-                deadline_timer,
-                user_timers: Vec::new(),
-            },
-        );
+        let max_message_size = self.local.max_message_size as usize;
+        let initial_stream_window = self.local.initial_stream_window;
+        self.streams.entry(stream_id).or_insert_with(|| ServerStreamState {
+            info: info.clone(),
+            phase,
+            half_closed: false,
+            finished: false,
+            assembler: MessageAssembler::new(max_message_size),
+            recv: RecvWindow::new(initial_stream_window),
+            inbox,
+            paused: false,
+            out: StreamOut::with_queue(peer.initial_stream_window, queue),
+            sink: sink.clone(),
+            responses: 0,
+            interceptors_ran: ran,
+            deadline_timer,
+            user_timers: Vec::new(),
+        });
+        if awaiting {
+            return;
+        }
         if let Err(status) = verdict {
             return self.end_call(env, stream_id, status, End::Framework);
         }
@@ -871,11 +884,8 @@ impl ServerConn {
             return self.end_call(env, stream_id, status, End::Framework);
         }
         match &route.handler {
-            Handler::Unary(_) | Handler::Single(_) => {
-                if let Some(s) = self.streams.get_mut(&stream_id) {
-                    s.phase = Phase::AwaitRequest { route: route.clone(), request: None };
-                }
-            }
+            // Built above already awaiting the request.
+            Handler::Unary(_) | Handler::Single(_) => {}
             Handler::Streaming(factory) => {
                 let Some(sink) = sink else { return };
                 let raw = self.raw_sink(env, stream_id, info.kind, sink);
