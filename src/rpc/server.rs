@@ -788,22 +788,37 @@ impl ServerConn {
             _ => env.trace_id(),
         };
         let deadline = (call.timeout_ms > 0).then(|| now + Duration::from_millis(u64::from(call.timeout_ms)));
-        let mut info = CallInfo {
-            method: call.method,
-            kind: call.kind,
-            metadata: call.metadata,
-            trace_id,
-            deadline,
-            received: now,
-            peer: self.peer_addr,
-            stream_id,
+        // The CallInfo is written field by field into a spare Arc (uniquely owned: `remove_stream` keeps only
+        // those): building it on the stack and moving it in cost a 100-byte copy plus a drop of the old one, about
+        // 100 instructions per call (callgrind). `make_mut` only clones if a spare were somehow shared.
+        let mut info = match self.spare_info.pop() {
+            Some(spare) => spare,
+            None => Arc::new(CallInfo {
+                method: Bytes::new(),
+                kind: call.kind,
+                metadata: Metadata::default(),
+                trace_id: Bytes::new(),
+                deadline: None,
+                received: now,
+                peer: None,
+                stream_id,
+            }),
         };
+        let slot = Arc::make_mut(&mut info);
+        slot.method = call.method;
+        slot.kind = call.kind;
+        slot.metadata = call.metadata;
+        slot.trace_id = trace_id;
+        slot.deadline = deadline;
+        slot.received = now;
+        slot.peer = self.peer_addr;
+        slot.stream_id = stream_id;
         // Interceptors first, so an unauthenticated caller learns nothing, not even which methods exist.
         let mut verdict = Ok(());
         let mut ran = 0;
         for interceptor in env.router.interceptors.iter_mut() {
             ran += 1;
-            verdict = interceptor.before(&mut info, now);
+            verdict = interceptor.before(slot, now);
             if verdict.is_err() {
                 break;
             }
@@ -823,16 +838,6 @@ impl ServerConn {
         let sink = needs_sink.then(|| Arc::new(SinkShared::default()));
         let deadline_timer = deadline
             .map(|at| env.set_timer(at, TimerKind::Deadline { conn: env.id, serial: self.serial, stream: stream_id }));
-        let info = match self.spare_info.pop() {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(slot) => {
-                    *slot = info;
-                    spare
-                }
-                None => Arc::new(info),
-            },
-            None => Arc::new(info),
-        };
         self.idle_since = None;
         // A unary or single-request route that passed every check starts out awaiting its request, so the state
         // is built once in its map slot; setting the phase after inserting cost a second lookup, and `insert`
