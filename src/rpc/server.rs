@@ -765,9 +765,10 @@ impl ServerConn {
     }
 
     /// Answers a call we will not start with a bare STATUS (no stream state kept).
-    fn status_only<P: ServerHost>(&mut self, env: &mut Env<P>, stream_id: u32, status: Status) {
+    fn status_only<P: ServerHost>(&mut self, env: &mut Env<P>, stream_id: u32, mut status: Status) {
         env.stats.refused += 1;
-        env.send_frame(&Frame::Status { stream_id, status: clamp_status(status) });
+        clamp_status(&mut status);
+        env.send_frame(&Frame::Status { stream_id, status });
     }
 
     fn on_call<P: ServerHost>(&mut self, env: &mut Env<P>, call: Call) {
@@ -1208,7 +1209,9 @@ impl ServerConn {
                 s.out.drop_messages();
                 s.unqueue(queued);
             }
-            s.out.push(OutItem::Status(clamp_status(status)));
+            // Clamped in place: passing the status through by value moved it twice more (callgrind).
+            clamp_status(&mut status);
+            s.out.push(OutItem::Status(status));
             self.sched.schedule(stream_id, &mut s.out);
         }
         if held > 0 {
@@ -1425,14 +1428,13 @@ fn kind_name(kind: CallKind) -> &'static str {
 }
 
 /// Keeps a STATUS within every peer's metadata limit (which is at least 256 bytes).
-fn clamp_status(mut status: Status) -> Status {
+fn clamp_status(status: &mut Status) {
     if status.message.len() > MAX_STATUS_MESSAGE_BYTES {
         status.message = status.message.slice(..MAX_STATUS_MESSAGE_BYTES);
     }
     if 4 + status.message.len() + status.metadata.encoded_len() > 256 {
         status.metadata = frame::Metadata::new();
     }
-    status
 }
 
 /// An RPC server on its own reactor thread: for examples, tests and tools that need a server next to a client in
