@@ -412,8 +412,14 @@ impl RpcClient {
             start.events.status(Status::unavailable("connection lost"), &mut self.done);
             return;
         };
-        conn.pending.push_back(start);
-        conn.start_pending(cx, key, &config);
+        // Most calls open at once: skip the round trip through the pending queue (two moves of a StartCall).
+        match conn.peer {
+            Some(peer) if conn.can_open_now() => conn.open_stream(cx, key, &config, &peer, start),
+            _ => {
+                conn.pending.push_back(start);
+                conn.start_pending(cx, key, &config);
+            }
+        }
         conn.pump(cx, key.id);
         conn.arm_keepalive(cx, key, &config);
     }
@@ -565,70 +571,88 @@ impl ClientConn {
     fn start_pending(&mut self, cx: &mut Core<RpcClient>, key: ConnKey, config: &ClientConfig) {
         let Some(peer) = self.peer else { return };
         while self.streams.len() < peer.max_concurrent_streams as usize {
-            let Some(mut start) = self.pending.pop_front() else { return };
-            if self.goaway.is_some() || self.failed {
-                start.events.status(Status::unavailable("connection is going away"), &mut self.done);
-                continue;
-            }
-            if self.next_stream > frame::MAX_STREAM_ID {
-                start.events.status(Status::unavailable("stream ids exhausted"), &mut self.done);
-                continue;
-            }
-            let now = cx.now();
-            let remaining = match start.options.timeout {
-                Some(t) => {
-                    let left = t.saturating_sub(now.saturating_duration_since(start.started));
-                    if left.is_zero() {
-                        start.events.status(Status::deadline_exceeded("deadline exceeded"), &mut self.done);
-                        continue;
-                    }
-                    Some(left)
-                }
-                None => None,
-            };
-            let stream_id = self.next_stream;
-            self.next_stream += 2;
-            let timeout_ms = remaining.map_or(0, |d| d.as_millis().clamp(1, u128::from(u32::MAX)) as u32);
-            let call = Call {
-                stream_id,
-                kind: start.kind,
-                timeout_ms,
-                // Moved, not cloned: the call's method and options are not needed after its CALL frame.
-                method: std::mem::take(&mut start.method),
-                metadata: std::mem::take(&mut start.options.metadata),
-            };
-            Self::send_frame(cx, key.id, &Frame::Call(call));
-            let deadline_timer = remaining.map(|d| {
-                cx.set_timer(
-                    now + d,
-                    ClientTimer { key, kind: ClientTimerKind::Deadline { call: start.call, stream: stream_id } },
-                )
-            });
-            let mut stream = ClientStream {
-                call: start.call,
-                kind: start.kind,
-                events: start.events,
-                shared: start.shared.unwrap_or_else(|| self.spare_shared.pop().unwrap_or_default()),
-                assembler: MessageAssembler::new(config.settings.max_message_size as usize),
-                recv: RecvWindow::new(config.settings.initial_stream_window),
-                out: StreamOut::with_queue(peer.initial_stream_window, self.spare.pop().unwrap_or_default()),
-                responses: 0,
-                deadline_timer,
-            };
-            if let Some(request) = start.request {
-                let end = !start.kind.client_streams();
-                stream.out.push(OutItem::Message { bytes: request, sent: 0, end_stream: end });
-            }
-            for item in start.early {
-                stream.out.push(item);
-            }
-            self.sched.schedule(stream_id, &mut stream.out);
-            // Only handles send commands by call id; a loop call never needs the lookup (or its insert and remove).
-            if matches!(stream.events, CallSink::Channel(_)) {
-                self.by_call.insert(start.call, stream_id);
-            }
-            self.streams.insert(stream_id, stream);
+            let Some(start) = self.pending.pop_front() else { return };
+            self.open_stream(cx, key, config, &peer, start);
         }
+    }
+
+    /// Whether a new call can open its stream at once: nothing queued ahead of it (calls open in order) and a
+    /// free stream under the server's limit.
+    fn can_open_now(&self) -> bool {
+        self.pending.is_empty()
+            && self.peer.is_some_and(|peer| self.streams.len() < peer.max_concurrent_streams as usize)
+    }
+
+    /// Sends the CALL for `start` and opens its stream (or fails it, if the connection cannot take it).
+    fn open_stream(
+        &mut self,
+        cx: &mut Core<RpcClient>,
+        key: ConnKey,
+        config: &ClientConfig,
+        peer: &Settings,
+        mut start: StartCall,
+    ) {
+        if self.goaway.is_some() || self.failed {
+            return start.events.status(Status::unavailable("connection is going away"), &mut self.done);
+        }
+        if self.next_stream > frame::MAX_STREAM_ID {
+            return start.events.status(Status::unavailable("stream ids exhausted"), &mut self.done);
+        }
+        let now = cx.now();
+        let remaining = match start.options.timeout {
+            Some(t) => {
+                let left = t.saturating_sub(now.saturating_duration_since(start.started));
+                if left.is_zero() {
+                    return start.events.status(Status::deadline_exceeded("deadline exceeded"), &mut self.done);
+                }
+                Some(left)
+            }
+            None => None,
+        };
+        let stream_id = self.next_stream;
+        self.next_stream += 2;
+        let timeout_ms = remaining.map_or(0, |d| d.as_millis().clamp(1, u128::from(u32::MAX)) as u32);
+        let call = Call {
+            stream_id,
+            kind: start.kind,
+            timeout_ms,
+            // Moved, not cloned: the call's method and options are not needed after its CALL frame.
+            method: std::mem::take(&mut start.method),
+            metadata: std::mem::take(&mut start.options.metadata),
+        };
+        Self::send_frame(cx, key.id, &Frame::Call(call));
+        let deadline_timer = remaining.map(|d| {
+            cx.set_timer(
+                now + d,
+                ClientTimer { key, kind: ClientTimerKind::Deadline { call: start.call, stream: stream_id } },
+            )
+        });
+        let shared = start.shared.unwrap_or_else(|| self.spare_shared.pop().unwrap_or_default());
+        let queue = self.spare.pop().unwrap_or_default();
+        // Only handles send commands by call id; a loop call never needs the lookup (or its insert and remove).
+        if matches!(start.events, CallSink::Channel(_)) {
+            self.by_call.insert(start.call, stream_id);
+        }
+        // Built in its map slot: building it on the stack and inserting moved the whole state once more.
+        let stream = self.streams.entry(stream_id).or_insert_with(|| ClientStream {
+            call: start.call,
+            kind: start.kind,
+            events: start.events,
+            shared,
+            assembler: MessageAssembler::new(config.settings.max_message_size as usize),
+            recv: RecvWindow::new(config.settings.initial_stream_window),
+            out: StreamOut::with_queue(peer.initial_stream_window, queue),
+            responses: 0,
+            deadline_timer,
+        });
+        if let Some(request) = start.request {
+            let end = !start.kind.client_streams();
+            stream.out.push(OutItem::Message { bytes: request, sent: 0, end_stream: end });
+        }
+        for item in start.early {
+            stream.out.push(item);
+        }
+        self.sched.schedule(stream_id, &mut stream.out);
     }
 
     fn pump(&mut self, cx: &mut Core<RpcClient>, id: ConnId) {

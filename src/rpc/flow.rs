@@ -207,7 +207,7 @@ impl SendScheduler {
                     }
                     Some(OutItem::Status(_)) => {
                         let Some(OutItem::Status(status)) = out.queue.pop_front() else { break };
-                        let _ = frame::encode(&Frame::Status { stream_id: id, status }, dst.buf());
+                        let _ = frame::encode_status(id, &status, dst.buf());
                         written.status = true;
                         // Normally empty already; `clear` on an empty deque still costs about 18 instructions.
                         if !out.queue.is_empty() {

@@ -46,6 +46,10 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {
         Ok(Bytes::from(buf))
     }
 
+    // Inlined into each handler's decode-call-encode closure (`Router::unary`): left to LLVM, whether the
+    // request's deserialiser is inlined there flipped with unrelated changes elsewhere (about 100 instructions
+    // per call either way, callgrind).
+    #[inline]
     fn decode(bytes: Bytes) -> Result<Self, Status> {
         postcard::from_bytes(&bytes).map_err(|e| Status::internal(format!("cannot decode message: {e}")))
     }
