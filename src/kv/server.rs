@@ -26,7 +26,12 @@ use super::exec::{is_client_command, Effect, Engine, IoStats};
 use super::resp::{peek_second_args, Encoder, Limits, Resp};
 use crate::reactor::{CloseReason, ConnId, Core, ListenerId, OutputLimits, Protocol, TimerId};
 
-/// `client-output-buffer-limit pubsub` as output limits, for both I/O models.
+/// `client-output-buffer-limit pubsub` as output limits, for both I/O models: a subscriber that does not read its
+/// messages is disconnected above the hard limit at once, or above the soft limit for the soft time.
+///
+/// A reactor client that unsubscribes from everything goes back to the reactor's limits for every connection, not
+/// to the `normal` class (Redis's default `normal 0 0 0` means unlimited; the reactor keeps a hard cap instead, and
+/// backpressure bounds what a normal client's own replies can pile up).
 pub(crate) fn pubsub_output_limits(config: &Config) -> OutputLimits {
     let l = config.client_output_buffer_limits().pubsub;
     let clamp = |v: u64| usize::try_from(v).unwrap_or(usize::MAX);
@@ -83,16 +88,6 @@ impl KvServer {
         }
     }
 
-    /// `client-output-buffer-limit pubsub`, as the reactor enforces it: a subscriber that does not read its
-    /// messages is disconnected above the hard limit at once, or above the soft limit for the soft time.
-    ///
-    /// A client that unsubscribes from everything goes back to the reactor's limits for every connection, not to
-    /// the `normal` class (Redis's default `normal 0 0 0` means unlimited; the reactor keeps a hard cap instead,
-    /// and backpressure bounds what a normal client's own replies can pile up).
-    fn pubsub_limits(&self) -> OutputLimits {
-        pubsub_output_limits(&self.engine.config)
-    }
-
     /// Applies `CONFIG SET` changes that live outside the engine: decoder limits, the idle timeout.
     fn apply_config<P: KvHost>(&mut self, cx: &mut Core<P>) {
         for name in std::mem::take(&mut self.engine.config_changed) {
@@ -102,7 +97,7 @@ impl KvServer {
                 // Redis checks the limits against the current configuration on every write, so a change
                 // reaches existing subscribers too.
                 "client-output-buffer-limit" => {
-                    let limits = self.pubsub_limits();
+                    let limits = pubsub_output_limits(&self.engine.config);
                     let subscribers: Vec<usize> = self
                         .engine
                         .clients
@@ -139,7 +134,8 @@ impl KvServer {
                 }
                 Effect::PubSubMode { client, subscribed } => {
                     let Some(c) = self.engine.clients.get(client) else { continue };
-                    let limits = if subscribed { self.pubsub_limits() } else { cx.config().output_limits };
+                    let limits =
+                        if subscribed { pubsub_output_limits(&self.engine.config) } else { cx.config().output_limits };
                     if let Some(conn) = cx.conn_mut(ConnId(c.io)) {
                         conn.set_limits(limits);
                         // Redis never times out a Pub/Sub client: it may legitimately wait for hours.
@@ -250,13 +246,20 @@ impl KvServer {
                 Ok(Some(n)) => {
                     {
                         let argv: SmallVec<[&[u8]; 8]> = decoder.args(input).iter().collect();
-                        if is_client_command(&argv) {
+                        // Only a CLIENT command gives up the connection borrow (to read every connection's
+                        // buffers) and looks it up again; every other command writes through the one it has.
+                        let out = if is_client_command(&argv) {
                             // The caller's own input is lent to us: what follows this command is its query buffer.
                             let mine = (input.len() - n, input.capacity() - input.len());
                             self.snapshot_io(cx, key, mine);
-                        }
-                        let Some(conn) = cx.conn_mut(id) else { break };
-                        self.engine.execute(key, &argv, &mut conn.out);
+                            match cx.conn_mut(id) {
+                                Some(conn) => &mut conn.out,
+                                None => break,
+                            }
+                        } else {
+                            &mut conn.out
+                        };
+                        self.engine.execute(key, &argv, out);
                     }
                     input.advance(n);
                     hinted = hinted.saturating_sub(1);
