@@ -443,7 +443,7 @@ pub fn format_human(d: LongDouble) -> Vec<u8> {
             quotient + u128::from(remainder > half || (remainder == half && quotient & 1 == 1))
         };
         let unit = 10u128.pow(HUMAN_DECIMALS);
-        let _ = write!(Utf8(&mut text), "{}", units / unit);
+        text.extend_from_slice(itoa::Buffer::new().format(units / unit).as_bytes());
         let fraction = format!("{:017}", units % unit);
         let fraction = fraction.trim_end_matches('0');
         if !fraction.is_empty() {
@@ -485,16 +485,6 @@ fn decimal_of_shifted(m: u64, mut shift: u32) -> Vec<u8> {
         let _ = write!(out, "{limb:09}");
     }
     out.into_bytes()
-}
-
-/// `fmt::Write` into a byte vector.
-struct Utf8<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for Utf8<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
-    }
 }
 
 #[cfg(test)]
