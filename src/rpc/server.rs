@@ -491,6 +491,46 @@ struct ServerStreamState {
 }
 
 impl ServerStreamState {
+    /// A fresh state, as `reset` leaves one; `on_call` fills in the call.
+    fn new(local: &Settings, now: Instant) -> ServerStreamState {
+        ServerStreamState {
+            info: Arc::new(CallInfo::empty(now)),
+            phase: Phase::Running,
+            half_closed: false,
+            finished: false,
+            assembler: MessageAssembler::new(local.max_message_size as usize),
+            recv: RecvWindow::new(local.initial_stream_window),
+            inbox: Inbox::new(),
+            paused: false,
+            out: StreamOut::with_queue(0, VecDeque::new()),
+            sink: None,
+            responses: 0,
+            interceptors_ran: 0,
+            deadline_timer: None,
+            user_timers: Vec::new(),
+        }
+    }
+
+    /// Empties a finished stream's state for reuse, keeping its allocations (`info` must be uniquely owned).
+    fn reset(&mut self, local: &Settings) {
+        self.phase = Phase::Running;
+        self.half_closed = false;
+        self.finished = false;
+        self.assembler.reset();
+        self.recv = RecvWindow::new(local.initial_stream_window);
+        // Normally empty already (`clear` costs about 18 instructions even then).
+        if !self.inbox.is_empty() {
+            self.inbox.clear();
+        }
+        self.paused = false;
+        self.out.reset();
+        self.sink = None;
+        self.responses = 0;
+        self.interceptors_ran = 0;
+        self.deadline_timer = None;
+        self.user_timers.clear();
+    }
+
     /// `n` response bytes left the sinks' accounting (written, or dropped).
     fn unqueue(&self, n: usize) {
         if let Some(sink) = &self.sink {
@@ -524,7 +564,9 @@ struct ServerConn {
     /// Our limits (as sent in our HELLO).
     local: Settings,
     highest: u32,
-    streams: FastMap<u32, ServerStreamState>,
+    /// Boxed, so the map moves a pointer rather than a few hundred bytes on every insert and remove, and a
+    /// finished stream's box (with its queues and `CallInfo`) can be kept in `spare` for the next call.
+    streams: FastMap<u32, Box<ServerStreamState>>,
     sched: SendScheduler,
     recv: RecvWindow,
     /// GOAWAY(NO_ERROR) sent with this last stream id: calls above it are refused.
@@ -548,12 +590,12 @@ struct ServerConn {
     wake: Option<(TimerId, Instant)>,
     user_timers: FastMap<u64, (u32, TimerFn)>,
     next_timer_key: u64,
-    /// Empty send queues and inboxes of finished streams, reused by new ones: otherwise every unary call allocates
-    /// and frees two `VecDeque`s (about 500 instructions, callgrind). At most `max_concurrent_streams` are kept.
-    spare: Vec<(VecDeque<OutItem>, Inbox)>,
-    /// `CallInfo` boxes of finished streams that nothing else references, emptied, reused by new calls: saves an
-    /// allocation and a free per call (about 250 instructions, callgrind). Bounded like `spare`.
-    spare_info: Vec<Arc<CallInfo>>,
+    /// States of finished streams, emptied, reused by new calls: the box itself, its `CallInfo` (when nothing else
+    /// still references it) and its send queue and inbox. Without them a unary call allocates and frees the box,
+    /// the `CallInfo` and two `VecDeque`s (about 900 instructions, callgrind). At most `max_concurrent_streams` are
+    /// kept.
+    #[allow(clippy::vec_box)] // The boxes are the point: each goes back into `streams` as it is.
+    spare: Vec<Box<ServerStreamState>>,
     /// Streams whose STATUS the last pump wrote; kept to reuse its allocation.
     done: Vec<u32>,
     /// The route of the last call that found one (or `None`): a one-entry cache in front of the router.
@@ -595,7 +637,6 @@ impl ServerConn {
             user_timers: FastMap::default(),
             next_timer_key: 0,
             spare: Vec::new(),
-            spare_info: Vec::new(),
             done: Vec::new(),
             last_route: None,
         }
@@ -789,23 +830,14 @@ impl ServerConn {
             _ => env.trace_id(),
         };
         let deadline = (call.timeout_ms > 0).then(|| now + Duration::from_millis(u64::from(call.timeout_ms)));
-        // The CallInfo is written field by field into a spare Arc (uniquely owned: `remove_stream` keeps only
-        // those): building it on the stack and moving it in cost a 100-byte copy plus a drop of the old one, about
-        // 100 instructions per call (callgrind). `make_mut` only clones if a spare were somehow shared.
-        let mut info = match self.spare_info.pop() {
+        // A spare state is reused in place, its `CallInfo` written field by field: building either on the stack and
+        // moving it in cost a copy of a few hundred bytes plus a drop of the old value (callgrind). `make_mut` only
+        // clones if a handler still holds the spare's `CallInfo` (`remove_stream` replaces such ones).
+        let mut state = match self.spare.pop() {
             Some(spare) => spare,
-            None => Arc::new(CallInfo {
-                method: Bytes::new(),
-                kind: call.kind,
-                metadata: Metadata::default(),
-                trace_id: Bytes::new(),
-                deadline: None,
-                received: now,
-                peer: None,
-                stream_id,
-            }),
+            None => Box::new(ServerStreamState::new(&self.local, now)),
         };
-        let slot = Arc::make_mut(&mut info);
+        let slot = Arc::make_mut(&mut state.info);
         slot.method = call.method;
         slot.kind = call.kind;
         slot.metadata = call.metadata;
@@ -825,6 +857,7 @@ impl ServerConn {
             }
         }
         // Calls on one connection mostly repeat a method: a one-entry cache saves hashing the name each time.
+        let info = &state.info;
         let route = match &self.last_route {
             Some(route) if *route.method == *info.method => Some(route.clone()),
             _ => {
@@ -840,9 +873,8 @@ impl ServerConn {
         let deadline_timer = deadline
             .map(|at| env.set_timer(at, TimerKind::Deadline { conn: env.id, serial: self.serial, stream: stream_id }));
         self.idle_since = None;
-        // A unary or single-request route that passed every check starts out awaiting its request, so the state
-        // is built once in its map slot; setting the phase after inserting cost a second lookup, and `insert`
-        // moved the large state once more (callgrind).
+        // A unary or single-request route that passed every check starts out awaiting its request: the phase is
+        // set before inserting, as setting it afterwards cost a second lookup (callgrind).
         let awaiting = verdict.is_ok()
             && route
                 .as_ref()
@@ -851,28 +883,17 @@ impl ServerConn {
             Some(route) if awaiting => (Phase::AwaitRequest { route, request: None }, None),
             route => (Phase::Running, route),
         };
-        let (queue, inbox) = self.spare.pop().unwrap_or_default();
-        let max_message_size = self.local.max_message_size as usize;
-        let initial_stream_window = self.local.initial_stream_window;
-        self.streams.entry(stream_id).or_insert_with(|| ServerStreamState {
-            info: info.clone(),
-            phase,
-            half_closed: false,
-            finished: false,
-            assembler: MessageAssembler::new(max_message_size),
-            recv: RecvWindow::new(initial_stream_window),
-            inbox,
-            paused: false,
-            out: StreamOut::with_queue(peer.initial_stream_window, queue),
-            sink: sink.clone(),
-            responses: 0,
-            interceptors_ran: ran,
-            deadline_timer,
-            user_timers: Vec::new(),
-        });
+        state.phase = phase;
+        state.out.window = i64::from(peer.initial_stream_window);
+        state.sink.clone_from(&sink);
+        state.interceptors_ran = ran;
+        state.deadline_timer = deadline_timer;
         if awaiting {
+            self.streams.insert(stream_id, state);
             return;
         }
+        let info = state.info.clone();
+        self.streams.insert(stream_id, state);
         if let Err(status) = verdict {
             return self.end_call(env, stream_id, status, End::Framework);
         }
@@ -1219,31 +1240,25 @@ impl ServerConn {
         }
     }
 
-    /// Frees a stream's state, keeping its (emptied) queues for the next stream.
+    /// Frees a stream's state, keeping the emptied box for the next stream.
     fn remove_stream(&mut self, stream_id: u32) {
-        let Some(s) = self.streams.remove(&stream_id) else { return };
-        let mut info = s.info;
-        if self.spare_info.len() < self.local.max_concurrent_streams as usize {
-            if let Some(unique) = Arc::get_mut(&mut info) {
+        let Some(mut s) = self.streams.remove(&stream_id) else { return };
+        let small = s.out.queue.capacity() <= SPARE_QUEUE_MAX_ENTRIES && s.inbox.capacity() <= SPARE_QUEUE_MAX_ENTRIES;
+        if !small || self.spare.len() >= self.local.max_concurrent_streams as usize {
+            return;
+        }
+        match Arc::get_mut(&mut s.info) {
+            Some(info) => {
                 // Drop what it references now (the method and metadata are slices of an input buffer).
-                unique.method = Bytes::new();
-                unique.metadata = Metadata::default();
-                unique.trace_id = Bytes::new();
-                self.spare_info.push(info);
+                info.method = Bytes::new();
+                info.metadata = Metadata::default();
+                info.trace_id = Bytes::new();
             }
+            // A handler kept its context: leave that `CallInfo` to it.
+            None => s.info = Arc::new(CallInfo::empty(s.info.received)),
         }
-        let (mut queue, mut inbox) = (s.out.queue, s.inbox);
-        let small = queue.capacity() <= SPARE_QUEUE_MAX_ENTRIES && inbox.capacity() <= SPARE_QUEUE_MAX_ENTRIES;
-        if small && self.spare.len() < self.local.max_concurrent_streams as usize {
-            // Normally empty already (`clear` costs about 18 instructions even then).
-            if !queue.is_empty() {
-                queue.clear();
-            }
-            if !inbox.is_empty() {
-                inbox.clear();
-            }
-            self.spare.push((queue, inbox));
-        }
+        s.reset(&self.local);
+        self.spare.push(s);
     }
 
     fn after_stream_removed<P: ServerHost>(&mut self, env: &mut Env<P>) {

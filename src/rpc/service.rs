@@ -62,6 +62,22 @@ pub struct CallInfo {
     pub stream_id: u32,
 }
 
+impl CallInfo {
+    /// A blank `CallInfo` for a server to fill in when a call arrives.
+    pub(crate) fn empty(now: Instant) -> CallInfo {
+        CallInfo {
+            method: Bytes::new(),
+            kind: CallKind::Unary,
+            metadata: Metadata::default(),
+            trace_id: Bytes::new(),
+            deadline: None,
+            received: now,
+            peer: None,
+            stream_id: 0,
+        }
+    }
+}
+
 /// A closure run later on the reactor thread, see [`Ctx::after`].
 pub type TimerFn = Box<dyn FnOnce(&mut Ctx) + Send>;
 
