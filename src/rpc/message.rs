@@ -30,19 +30,25 @@ pub trait Message: Sized + Send + 'static {
 }
 
 impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {
-    /// Two passes: postcard's `Size` flavor measures the message, then it is written into exactly that much room.
-    /// Small messages go into this thread's arena block (no allocation of their own); bigger ones into a buffer of
-    /// exactly their size. `to_allocvec` would grow a `Vec` several times, and a `Vec` with spare capacity costs
-    /// `Bytes::from` a second allocation for its shared header; an exact-length one converts for free. For the small
-    /// messages of a typical call the extra pass is far cheaper than the allocations it saves.
+    /// A message that fits what is left of this thread's arena block is written straight into it and handed out as
+    /// a slice of it (no allocation of its own). One that does not is measured with postcard's `Size` flavor and
+    /// then written into a fresh block, or, past [`ARENA_MESSAGE_MAX_BYTES`], into a buffer of exactly its size. `to_allocvec` would grow a `Vec` several times, and a `Vec` with spare capacity costs
+    /// `Bytes::from` a second allocation for its shared header; an exact-length one converts for free.
     fn encode(&self) -> Result<Bytes, Status> {
-        let size = postcard::serialize_with_flavor(self, postcard::ser_flavors::Size::default())
-            .map_err(|e| Status::internal(format!("cannot encode message: {e}")))?;
+        if let Some(bytes) = ARENA.with(|arena| encode_in_arena(self, &mut arena.borrow_mut())) {
+            return Ok(bytes);
+        }
+        let size =
+            postcard::serialize_with_flavor(self, postcard::ser_flavors::Size::default()).map_err(encode_error)?;
         if size <= ARENA_MESSAGE_MAX_BYTES {
-            return ARENA.with(|arena| encode_in_arena(self, size, &mut arena.borrow_mut()));
+            return ARENA.with(|arena| {
+                let mut block = arena.borrow_mut();
+                *block = fresh_block();
+                encode_in_arena(self, &mut block).ok_or_else(|| Status::internal("cannot encode message"))
+            });
         }
         let mut buf = vec![0u8; size];
-        postcard::to_slice(self, &mut buf).map_err(|e| Status::internal(format!("cannot encode message: {e}")))?;
+        postcard::to_slice(self, &mut buf).map_err(encode_error)?;
         Ok(Bytes::from(buf))
     }
 
@@ -53,6 +59,10 @@ impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {
     fn decode(bytes: Bytes) -> Result<Self, Status> {
         postcard::from_bytes(&bytes).map_err(|e| Status::internal(format!("cannot decode message: {e}")))
     }
+}
+
+fn encode_error(e: postcard::Error) -> Status {
+    Status::internal(format!("cannot encode message: {e}"))
 }
 
 /// Bytes of one encode arena block. Small messages are written one after another into a block and handed out as
@@ -66,20 +76,23 @@ const ARENA_BLOCK_BYTES: usize = 4 * 1024;
 const ARENA_MESSAGE_MAX_BYTES: usize = 512;
 
 thread_local! {
-    /// The current block of this thread: its spare capacity is where the next small message goes.
+    /// The unused rest of this thread's current block: the next message is written at its front. Its bytes are
+    /// initialised (zeroed when the block is made) so postcard can write into it as a plain slice with no measuring
+    /// pass first: measuring every message cost about 75 instructions, and sizing the slice for it 40 more
+    /// (callgrind). A failed attempt leaves stale bytes behind, which is harmless: only what a message wrote is
+    /// ever handed out.
     static ARENA: RefCell<BytesMut> = RefCell::new(BytesMut::new());
 }
 
-fn encode_in_arena<T: Serialize>(value: &T, size: usize, block: &mut BytesMut) -> Result<Bytes, Status> {
-    if block.capacity() < size {
-        *block = BytesMut::with_capacity(ARENA_BLOCK_BYTES);
-    }
-    block.resize(size, 0);
-    if let Err(e) = postcard::to_slice(value, &mut block[..]) {
-        block.clear();
-        return Err(Status::internal(format!("cannot encode message: {e}")));
-    }
-    Ok(block.split().freeze())
+fn fresh_block() -> BytesMut {
+    BytesMut::zeroed(ARENA_BLOCK_BYTES)
+}
+
+/// Writes `value` at the front of `block` and splits it off; `None` if it does not fit what is left (postcard
+/// stops at the end of the slice, having written only into the block's unused rest).
+fn encode_in_arena<T: Serialize>(value: &T, block: &mut BytesMut) -> Option<Bytes> {
+    let used = postcard::to_slice(value, &mut block[..]).ok()?.len();
+    Some(block.split_to(used).freeze())
 }
 
 /// Message bytes passed through untouched (no postcard). Zero-copy both ways.
