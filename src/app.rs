@@ -12,6 +12,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use crate::kv::clock::{Clock, SystemClock};
 use crate::kv::config::Config;
@@ -33,6 +34,9 @@ pub struct ServerOptions {
     /// Serve the RPC demo service on this port too, on the same reactor thread (`--rpc-port`). With RPC on, the
     /// KV port also accepts RPC connections, told apart by their first byte. `Some(0)` picks a free port.
     pub rpc_port: Option<u16>,
+    /// The reactor's [`ReactorConfig::busy_poll`] (`--busy-poll-us`): keep polling this long after the last event
+    /// before sleeping. Zero, the default, sleeps at once. The threads model ignores it.
+    pub busy_poll: Duration,
 }
 
 impl ServerOptions {
@@ -96,6 +100,7 @@ fn build_on(
     let config = ReactorConfig {
         handle_signals: opts.handle_signals,
         idle_timeout: cfg.idle_timeout(),
+        busy_poll: opts.busy_poll,
         ..ReactorConfig::default()
     };
     let engine = Engine::new(cfg.clone(), clock);

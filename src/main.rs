@@ -65,6 +65,11 @@ struct ServerArgs {
     /// benchmark baseline). Same commands, limits and replies either way.
     #[arg(long, default_value = "reactor")]
     io: Io,
+    /// Keep polling this many microseconds after the last event before the reactor sleeps in epoll_wait: under
+    /// load the loop never sleeps, so it is never woken (see docs/reactor.md). Costs that much spinning after each
+    /// burst when idle. 0 (the default): sleep at once.
+    #[arg(long, env = "PLEXUS_BUSY_POLL_US", default_value_t = 0)]
+    busy_poll_us: u64,
 }
 
 fn init_logging(config: &Config) {
@@ -113,7 +118,8 @@ fn load_config(args: &ServerArgs) -> Result<Config, String> {
 fn server(args: ServerArgs) -> Result<(), String> {
     let config = load_config(&args)?;
     init_logging(&config);
-    let opts = ServerOptions { config, handle_signals: true, rpc_port: args.rpc_port };
+    let busy_poll = std::time::Duration::from_micros(args.busy_poll_us);
+    let opts = ServerOptions { config, handle_signals: true, rpc_port: args.rpc_port, busy_poll };
     if args.io == Io::Threads {
         if opts.rpc_port.is_some() {
             return Err("--rpc-port needs --io reactor: the threads baseline serves only the KV protocol".into());

@@ -295,10 +295,31 @@ fn with_timer_spin_the_loop_stops_sleeping_just_before_a_timer() {
 
 #[test]
 fn with_busy_poll_the_loop_never_sleeps() {
-    let config = Config { busy_poll: true, ..Config::default() };
+    let config = Config { busy_poll: Duration::MAX, ..Config::default() };
     let mut reactor = Reactor::new(Recorder::default(), config).unwrap();
     assert_eq!(reactor.poll_timeout(), Some(Duration::ZERO), "no timer, no work: still no sleep");
     reactor.core_mut().set_timer(Instant::now() + Duration::from_secs(5), "far");
+    assert_eq!(reactor.poll_timeout(), Some(Duration::ZERO));
+}
+
+#[test]
+fn with_a_busy_poll_budget_the_loop_polls_after_activity_then_sleeps() {
+    // A budget of 1 ns runs out between any two ticks, so whether the loop spins depends only on the last tick.
+    let config = Config { busy_poll: Duration::from_nanos(1), ..Config::default() };
+    let mut reactor = Reactor::new(Recorder::default(), config).unwrap();
+    reactor.turn().unwrap();
+    assert_eq!(reactor.poll_timeout(), None, "a tick with no events: back to sleeping until an event");
+    reactor.handle().post(7).unwrap();
+    reactor.turn().unwrap();
+    assert_eq!(reactor.protocol().messages, [7]);
+    assert_eq!(reactor.poll_timeout(), Some(Duration::ZERO), "right after an event: poll again without sleeping");
+    reactor.turn().unwrap();
+    assert_eq!(reactor.poll_timeout(), None, "a quiet tick later the budget has run out");
+
+    // A budget longer than the test keeps the loop polling.
+    let config = Config { busy_poll: Duration::from_secs(3600), ..Config::default() };
+    let mut reactor = Reactor::new(Recorder::default(), config).unwrap();
+    reactor.turn().unwrap();
     assert_eq!(reactor.poll_timeout(), Some(Duration::ZERO));
 }
 

@@ -76,6 +76,10 @@ pub struct RpcArgs {
     /// Skip the streaming measurement.
     #[arg(long)]
     pub no_stream: bool,
+    /// Microseconds the in-process server's loop keeps polling after its last event before it sleeps
+    /// (`reactor::Config::busy_poll`, as `plexus server --busy-poll-us`); 0: sleep at once, as by default.
+    #[arg(long, default_value_t = 0)]
+    pub server_busy_poll_us: u64,
     /// CPUs of the in-process server's loop (--server-cpu) and the client's loop (--client-cpu).
     #[command(flatten)]
     pub pin: PinArgs,
@@ -336,7 +340,12 @@ fn rpc(args: RpcArgs) -> Result<(), String> {
         Some(n) => super::rpc::Length::Calls(n),
         None => super::rpc::Length::Duration(std::time::Duration::from_secs_f64(args.duration)),
     };
-    let plan = super::rpc::Plan { in_flight: args.in_flight.clone(), length, stream: !args.no_stream };
+    let plan = super::rpc::Plan {
+        in_flight: args.in_flight.clone(),
+        length,
+        stream: !args.no_stream,
+        server_busy_poll: std::time::Duration::from_micros(args.server_busy_poll_us),
+    };
     let results = super::rpc::run(args.target, &plan, pin)?;
     println!(
         "{:<12} {:>9} {:>12} {:>10} {:>9} {:>9} {:>9} {:>9}",

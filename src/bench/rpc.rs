@@ -222,7 +222,7 @@ pub fn unary(
             }
             let outcome = Reactor::new(
                 RpcClient::with_driver(ClientConfig::default(), driver),
-                Config { busy_poll, ..Config::default() },
+                Config { busy_poll: if busy_poll { Duration::MAX } else { Duration::ZERO }, ..Config::default() },
             )
             .and_then(|mut reactor| reactor.run());
             if let Err(e) = outcome {
@@ -299,6 +299,8 @@ pub struct Plan {
     pub length: Length,
     /// Also measure 64 KiB bidirectional streaming.
     pub stream: bool,
+    /// The in-process server loop's `reactor::Config::busy_poll`.
+    pub server_busy_poll: Duration,
 }
 
 /// Runs the RPC measurements: unary with each in-flight count, then 64 KiB bidirectional streaming.
@@ -306,10 +308,11 @@ pub fn run(target: Option<SocketAddr>, plan: &Plan, pin: Pinning) -> Result<Vec<
     let server = match target {
         Some(_) => None,
         None => Some(
-            BackgroundServer::start(
+            BackgroundServer::start_on(
                 "127.0.0.1:0".parse().map_err(|_| "bad address")?,
                 demo_router,
                 ServerConfig::default(),
+                Config { busy_poll: plan.server_busy_poll, ..Config::default() },
             )
             .map_err(|e| e.to_string())?,
         ),

@@ -120,11 +120,14 @@ pub struct Config {
     /// paces requests to the microsecond trades a core's idle time for that precision. Zero (the default): always
     /// sleep, as a server should.
     pub timer_spin: Duration,
-    /// Never sleep: poll for events without a timeout, always. A loop that sleeps must be woken when data arrives,
-    /// and on a virtual machine waking a halted vCPU is an inter-processor interrupt through the hypervisor, tens
-    /// of microseconds; a loop that never sleeps sees the data at its next poll. This burns a whole core, so only a
-    /// load generator on a core of its own should set it. Off by default.
-    pub busy_poll: bool,
+    /// After the loop last had something to do, keep polling for events without sleeping for this long before
+    /// going to sleep in `epoll_wait`. A loop that sleeps must be woken when data arrives, and on a virtual machine
+    /// waking a halted vCPU is an inter-processor interrupt through the hypervisor, tens of microseconds; a loop
+    /// that is still polling sees the data at its next poll. Under steady load the loop then never sleeps; idle,
+    /// it costs this much spinning after each burst. The same trade as Linux's `net.core.busy_poll` and io_uring's
+    /// `sq_thread_idle`. Zero (the default): sleep as soon as there is nothing to do. `Duration::MAX`: never sleep,
+    /// for a load generator on a core of its own.
+    pub busy_poll: Duration,
 }
 
 impl Default for Config {
@@ -143,7 +146,7 @@ impl Default for Config {
             cron_interval: Duration::from_millis(100),
             handle_signals: false,
             timer_spin: Duration::ZERO,
-            busy_poll: false,
+            busy_poll: Duration::ZERO,
         }
     }
 }
@@ -241,6 +244,8 @@ pub struct Core<P: Protocol> {
     lingering: Slab<(Stream, u64)>,
     /// Time at the start of this tick. Protocols use it instead of calling the clock per request.
     now: Instant,
+    /// Start of the last tick whose poll returned events: `Config::busy_poll` counts from here.
+    last_busy: Instant,
     config: Config,
     next_serial: u64,
     handle: Handle<P>,
@@ -293,6 +298,7 @@ impl<P: Protocol> Reactor<P> {
             closing: Vec::new(),
             lingering: Slab::new(),
             now: Instant::now(),
+            last_busy: Instant::now(),
             next_serial: 1,
             handle,
             stopping: false,
@@ -384,6 +390,9 @@ impl<P: Protocol> Reactor<P> {
         let core = &mut self.core;
         let proto = &mut self.proto;
         core.now = Instant::now();
+        if !self.events.is_empty() {
+            core.last_busy = core.now;
+        }
 
         for event in self.events.iter() {
             let token = event.token();
@@ -461,9 +470,15 @@ impl<P: Protocol> Reactor<P> {
         Ok(())
     }
 
+    /// Whether `Config::busy_poll` says to poll without sleeping now.
+    fn busy_polling(&self) -> bool {
+        let budget = self.core.config.busy_poll;
+        !budget.is_zero() && (budget == Duration::MAX || self.core.now.duration_since(self.core.last_busy) < budget)
+    }
+
     /// How long the next poll may sleep: not at all if work is queued, else until the nearest timer.
     pub fn poll_timeout(&mut self) -> Option<Duration> {
-        if self.core.config.busy_poll
+        if self.busy_polling()
             || !self.core.run_queue.is_empty()
             || !self.core.write_queue.is_empty()
             || !self.core.closing.is_empty()

@@ -1473,14 +1473,22 @@ impl BackgroundServer {
         make_router: impl FnOnce() -> Router + Send + 'static,
         config: ServerConfig,
     ) -> std::io::Result<BackgroundServer> {
+        Self::start_on(addr, make_router, config, crate::reactor::Config::default())
+    }
+
+    /// [`BackgroundServer::start`] on a reactor with settings of its own (e.g. `busy_poll` for a benchmark).
+    pub fn start_on(
+        addr: SocketAddr,
+        make_router: impl FnOnce() -> Router + Send + 'static,
+        config: ServerConfig,
+        reactor_config: crate::reactor::Config,
+    ) -> std::io::Result<BackgroundServer> {
         let listener = crate::net::bind_tcp(addr, &crate::net::TcpOptions::default())?;
         let (tx, rx) = crossbeam_channel::bounded(1);
         let thread = std::thread::Builder::new().name("rpc-server".into()).spawn(move || {
             let setup = (|| {
-                let mut reactor = crate::reactor::Reactor::new(
-                    RpcServer::with_config(make_router(), config),
-                    crate::reactor::Config::default(),
-                )?;
+                let mut reactor =
+                    crate::reactor::Reactor::new(RpcServer::with_config(make_router(), config), reactor_config)?;
                 let lid = reactor.listen(listener)?;
                 let addr = reactor.local_addr(lid).ok_or_else(|| std::io::Error::other("listener has no address"))?;
                 Ok::<_, std::io::Error>((reactor, addr))
