@@ -513,7 +513,9 @@ impl ServerStreamState {
 
     /// Empties a finished stream's state for reuse, keeping its allocations (`info` must be uniquely owned).
     fn reset(&mut self, local: &Settings) {
-        self.phase = Phase::Running;
+        if !matches!(self.phase, Phase::Running) {
+            self.phase = Phase::Running;
+        }
         self.half_closed = false;
         self.finished = false;
         self.assembler.reset();
@@ -643,17 +645,24 @@ impl ServerConn {
     }
 
     fn on_input<P: ServerHost>(&mut self, env: &mut Env<P>, input: &mut BytesMut) {
+        // Every frame of one read arrives at the tick's `now`: noted once, not per frame.
+        let mut got_frame = false;
         while !self.failed {
             match self.decoder.decode(input) {
                 Ok(Some(frame)) => {
-                    self.last_frame = env.cx.now();
+                    got_frame = true;
                     self.on_frame(env, frame);
                 }
-                Ok(None) => return,
+                Ok(None) => break,
                 Err(error) => self.on_decode_error(env, error),
             }
         }
-        input.clear();
+        if got_frame {
+            self.last_frame = env.cx.now();
+        }
+        if self.failed {
+            input.clear();
+        }
     }
 
     fn on_decode_error<P: ServerHost>(&mut self, env: &mut Env<P>, error: FrameError) {
@@ -1105,11 +1114,16 @@ impl ServerConn {
         }
     }
 
-    /// Arms the timers a handler asked for with `Ctx::after`.
+    /// Arms the timers a handler asked for with `Ctx::after`. Inlined, so the common case (none) neither moves the
+    /// context into a call nor drops it there (about 50 instructions per call, callgrind).
+    #[inline]
     fn apply_ctx<P: ServerHost>(&mut self, env: &mut Env<P>, stream_id: u32, ctx: Ctx) {
-        if ctx.scheduled.is_empty() {
-            return;
+        if !ctx.scheduled.is_empty() {
+            self.arm_user_timers(env, stream_id, ctx);
         }
+    }
+
+    fn arm_user_timers<P: ServerHost>(&mut self, env: &mut Env<P>, stream_id: u32, ctx: Ctx) {
         let Some(s) = self.streams.get_mut(&stream_id) else { return };
         if s.finished {
             return;
@@ -1201,7 +1215,10 @@ impl ServerConn {
                 // Our own handler broke the call's cardinality; do not pass the violation on to the client.
                 status = Status::internal("handler finished without exactly one response");
             }
-            s.phase = Phase::Running;
+            // Guarded: assigning over `Running` still calls its out-of-line drop (callgrind).
+            if !matches!(s.phase, Phase::Running) {
+                s.phase = Phase::Running;
+            }
             if let Some(timer) = s.deadline_timer.take() {
                 env.cx.cancel_timer(timer);
             }
@@ -1443,6 +1460,7 @@ fn kind_name(kind: CallKind) -> &'static str {
 }
 
 /// Keeps a STATUS within every peer's metadata limit (which is at least 256 bytes).
+#[inline]
 fn clamp_status(status: &mut Status) {
     if status.message.len() > MAX_STATUS_MESSAGE_BYTES {
         status.message = status.message.slice(..MAX_STATUS_MESSAGE_BYTES);
