@@ -169,7 +169,7 @@ pub struct RpcServer {
     /// xorshift state for trace ids and max-age jitter; no cryptographic needs here.
     rng: u64,
     /// Trace ids generated ahead, [`TRACE_IDS_PER_BLOCK`] at a time, 16 hex digits each.
-    trace_ids: BytesMut,
+    trace_ids: Bytes,
 }
 
 impl std::fmt::Debug for RpcServer {
@@ -193,7 +193,7 @@ impl RpcServer {
             poster: None,
             stats: ServerStats::default(),
             rng: seed | 1,
-            trace_ids: BytesMut::new(),
+            trace_ids: Bytes::new(),
         }
     }
 
@@ -405,7 +405,7 @@ struct Env<'a, P: Protocol> {
     poster: &'a Poster,
     stats: &'a mut ServerStats,
     rng: &'a mut u64,
-    trace_ids: &'a mut BytesMut,
+    trace_ids: &'a mut Bytes,
     id: ConnId,
 }
 
@@ -434,9 +434,11 @@ impl<P: ServerHost> Env<'_, P> {
                 *self.rng ^= *self.rng << 17;
                 block.extend_from_slice(&hex16(*self.rng));
             }
-            *self.trace_ids = block;
+            // Frozen once per block: splitting a `Bytes` is a reference-count bump, a `BytesMut` split and freeze
+            // about 20 instructions more (callgrind).
+            *self.trace_ids = block.freeze();
         }
-        self.trace_ids.split_to(16).freeze()
+        self.trace_ids.split_to(16)
     }
 }
 
