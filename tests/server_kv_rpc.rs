@@ -1,6 +1,8 @@
 //! `plexus server --rpc-port`: the KV server and the RPC demo service on one reactor thread. RPC works on its own
 //! port and, told apart by its first byte, on the KV port too, while Redis clients on the KV port are unaffected.
 
+mod support;
+
 use std::time::Duration;
 
 use plexus::app::{Server, ServerOptions};
@@ -44,4 +46,16 @@ fn without_rpc_the_kv_port_treats_the_preface_as_an_inline_command() {
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).unwrap();
     assert!(buf[..n].starts_with(b"-ERR unknown command"), "{:?}", String::from_utf8_lossy(&buf[..n]));
+}
+
+#[test]
+fn a_server_that_busy_polls_serves_both_protocols_and_its_timers() {
+    // `--busy-poll-us` keeps the loop polling after each event; replies and timers must not notice.
+    let process = support::spawn_plexus(&["--rpc-port", "0", "--busy-poll-us", "200"], &[]);
+    let mut conn = process.raw();
+    conn.call(&support::cmdline("SET k v"), b"+OK\r\n");
+    assert_eq!(hello(process.addr(), "busy"), "hello, busy");
+    // BLPOP's timeout is a reactor timer: it must fire while the loop polls rather than sleeps.
+    conn.call(&support::cmdline("BLPOP missing 0.05"), b"*-1\r\n");
+    conn.call(&support::cmdline("GET k"), b"$1\r\nv\r\n");
 }
