@@ -32,14 +32,14 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::fastmap::FastMap;
 use super::flow::{add_credit, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
 use super::frame::{
-    self, Call, CallKind, ErrorAction, Frame, FrameDecoder, GoAwayCode, MessageAssembler, Metadata, Role, Settings,
-    PREFACE, PROTOCOL_VERSION,
+    self, CallKind, EncodeError, ErrorAction, Frame, FrameDecoder, FrameType, GoAwayCode, MessageAssembler, Metadata,
+    Role, Settings, PREFACE, PROTOCOL_VERSION,
 };
 use super::message::Message;
 use super::service::Ctx;
@@ -406,22 +406,24 @@ impl RpcClient {
 
     /// Queues a call on its connection and starts it if a stream slot is free.
     fn start_call(&mut self, cx: &mut Core<Self>, start: StartCall) {
-        let config = self.config.clone();
         let key = start.key;
-        let Some(conn) = self.conn(key) else {
+        // Fields borrowed apart, so the config is read in place rather than cloned (about 15 instructions per
+        // call, callgrind).
+        let config = &self.config;
+        let Some(conn) = self.conns.get_mut(&key.id).filter(|c| c.serial == key.serial) else {
             start.events.status(Status::unavailable("connection lost"), &mut self.done);
             return;
         };
         // Most calls open at once: skip the round trip through the pending queue (two moves of a StartCall).
         match conn.peer {
-            Some(peer) if conn.can_open_now() => conn.open_stream(cx, key, &config, &peer, start),
+            Some(peer) if conn.can_open_now() => conn.open_stream(cx, key, config, &peer, start),
             _ => {
                 conn.pending.push_back(start);
-                conn.start_pending(cx, key, &config);
+                conn.start_pending(cx, key, config);
             }
         }
         conn.pump(cx, key.id);
-        conn.arm_keepalive(cx, key, &config);
+        conn.arm_keepalive(cx, key, config);
     }
 
     /// Hands queued outcomes to the driver until none is left (its callbacks may cause more, e.g. a call that
@@ -558,6 +560,47 @@ impl RpcClient {
     }
 }
 
+/// Appends the CALL frame that opens `stream_id`: the same bytes and checks as `frame::encode(&Frame::Call(..))`,
+/// written from the call's own fields. Building a `Frame::Call` meant moving the method and metadata into it,
+/// validating through the generic frame match, and dropping the frame again (about 145 instructions per call,
+/// callgrind). The server writes its STATUS frames the same way (`frame::encode_status`).
+fn encode_call(
+    stream_id: u32,
+    kind: CallKind,
+    timeout_ms: u32,
+    method: &[u8],
+    metadata: &Metadata,
+    dst: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    // CALL ids are odd and below the reserved bit (`frame::stream_id_ok`'s rule for CALL).
+    if stream_id > frame::MAX_STREAM_ID || stream_id % 2 == 0 {
+        return Err(EncodeError::BadStreamId { frame_type: FrameType::Call, stream_id });
+    }
+    if method.is_empty() {
+        return Err(EncodeError::Invalid("CALL method is empty"));
+    }
+    let [m0, m1] = match u16::try_from(method.len()) {
+        Ok(len) => len.to_be_bytes(),
+        Err(_) => return Err(EncodeError::FieldTooLong { field: "CALL method", len: method.len() }),
+    };
+    let payload_len = 1 + 4 + 2 + method.len() + metadata.encoded_len();
+    let len =
+        u32::try_from(payload_len).map_err(|_| EncodeError::FieldTooLong { field: "payload", len: payload_len })?;
+    dst.reserve(frame::HEADER_LEN + payload_len);
+    dst.put_slice(&frame::header_bytes(len, stream_id, FrameType::Call as u8, 0));
+    let [t0, t1, t2, t3] = timeout_ms.to_be_bytes();
+    dst.put_slice(&[kind as u8, t0, t1, t2, t3, m0, m1]);
+    dst.put_slice(method);
+    for (key, value) in metadata.iter() {
+        // Lengths fit: `Metadata::insert` and the decoder both enforce the key and value bounds.
+        dst.put_u8(key.len() as u8);
+        dst.put_slice(key);
+        dst.put_u16(value.len() as u16);
+        dst.put_slice(value);
+    }
+    Ok(())
+}
+
 impl ClientConn {
     fn send_frame(cx: &mut Core<RpcClient>, id: ConnId, frame: &Frame) {
         if let Some(conn) = cx.conn_mut(id) {
@@ -590,7 +633,7 @@ impl ClientConn {
         key: ConnKey,
         config: &ClientConfig,
         peer: &Settings,
-        mut start: StartCall,
+        start: StartCall,
     ) {
         if self.goaway.is_some() || self.failed {
             return start.events.status(Status::unavailable("connection is going away"), &mut self.done);
@@ -612,15 +655,12 @@ impl ClientConn {
         let stream_id = self.next_stream;
         self.next_stream += 2;
         let timeout_ms = remaining.map_or(0, |d| d.as_millis().clamp(1, u128::from(u32::MAX)) as u32);
-        let call = Call {
-            stream_id,
-            kind: start.kind,
-            timeout_ms,
-            // Moved, not cloned: the call's method and options are not needed after its CALL frame.
-            method: std::mem::take(&mut start.method),
-            metadata: std::mem::take(&mut start.options.metadata),
-        };
-        Self::send_frame(cx, key.id, &Frame::Call(call));
+        if let Some(conn) = cx.conn_mut(key.id) {
+            let (method, metadata) = (&start.method, &start.options.metadata);
+            if let Err(e) = encode_call(stream_id, start.kind, timeout_ms, method, metadata, conn.out.buf()) {
+                tracing::error!(error = %e, "failed to encode an RPC frame");
+            }
+        }
         let deadline_timer = remaining.map(|d| {
             cx.set_timer(
                 now + d,
@@ -1542,6 +1582,45 @@ mod tests {
         reactor.run().unwrap();
         let result = rx.try_recv().expect("the driver reported before the loop stopped");
         assert_eq!(result.unwrap_err().code, Code::DeadlineExceeded);
+    }
+
+    #[test]
+    fn encode_call_writes_what_encode_writes() {
+        let mut metadata = Metadata::new();
+        metadata.insert("trace-id", "abc").unwrap();
+        metadata.insert("authorization", Bytes::from_static(b"\x00\xffbin")).unwrap();
+        metadata.insert("trace-id", Bytes::new()).unwrap();
+        let cases = [
+            (1, CallKind::Unary, 0, Bytes::from_static(b"demo.Greeter/Hello"), Metadata::new()),
+            (7, CallKind::Bidi, 250, Bytes::from_static(b"kv.Store/Watch"), metadata.clone()),
+            (frame::MAX_STREAM_ID, CallKind::ServerStreaming, u32::MAX, Bytes::from_static(b"a/b"), metadata),
+            (9, CallKind::ClientStreaming, 1, Bytes::from(vec![b'm'; usize::from(u16::MAX)]), Metadata::new()),
+        ];
+        for (stream_id, kind, timeout_ms, method, metadata) in cases {
+            let (mut fast, mut generic) = (BytesMut::from(&b"before"[..]), BytesMut::from(&b"before"[..]));
+            encode_call(stream_id, kind, timeout_ms, &method, &metadata, &mut fast).unwrap();
+            let call = frame::Call { stream_id, kind, timeout_ms, method, metadata };
+            frame::encode(&Frame::Call(call), &mut generic).unwrap();
+            assert_eq!(fast, generic);
+        }
+        // What `encode` refuses, `encode_call` refuses with the same error, and writes nothing.
+        let long = Bytes::from(vec![b'm'; usize::from(u16::MAX) + 1]);
+        for (stream_id, method) in [
+            (0, Bytes::from_static(b"a/b")),
+            (2, Bytes::from_static(b"a/b")),
+            (frame::MAX_STREAM_ID + 2, Bytes::from_static(b"a/b")),
+            (3, Bytes::new()),
+            (3, long),
+        ] {
+            let mut fast = BytesMut::new();
+            let got = encode_call(stream_id, CallKind::Unary, 0, &method, &Metadata::new(), &mut fast);
+            let call =
+                frame::Call { stream_id, kind: CallKind::Unary, timeout_ms: 0, method, metadata: Metadata::new() };
+            let want = frame::encode(&Frame::Call(call), &mut BytesMut::new());
+            assert!(want.is_err(), "stream {stream_id} is a bad case");
+            assert_eq!(got, want);
+            assert!(fast.is_empty());
+        }
     }
 
     #[test]
