@@ -370,13 +370,18 @@ pub struct Plan {
 
 /// Runs the RPC measurements: unary with each in-flight count, then 64 KiB bidirectional streaming.
 pub fn run(target: Option<SocketAddr>, plan: &Plan, pin: Pinning) -> Result<Vec<RpcResult>, String> {
+    // "N calls in flight" should mean N on the wire: under the spec's default of 100 concurrent streams, a client
+    // with 128 would hold 28 back in its own queue. A `--target` server keeps whatever limit it announces.
+    let mut config = ServerConfig::default();
+    let deepest = plan.in_flight.iter().copied().max().unwrap_or(0);
+    config.settings.max_concurrent_streams = config.settings.max_concurrent_streams.max(deepest as u32);
     let server = match target {
         Some(_) => None,
         None => Some(
             BackgroundServer::start_on(
                 "127.0.0.1:0".parse().map_err(|_| "bad address")?,
                 demo_router,
-                ServerConfig::default(),
+                config,
                 Config { busy_poll: plan.server_busy_poll, ..Config::default() },
             )
             .map_err(|e| e.to_string())?,
