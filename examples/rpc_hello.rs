@@ -17,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::connect(server.addr())?;
     let options = CallOptions::new().timeout(Duration::from_secs(5)).metadata("trace-id", "example-hello");
     let reply: HelloReply = client.unary(methods::HELLO, &HelloRequest { name: "world".into() }, options)?;
-    println!("{} (trace id {})", reply.message, reply.trace_id);
+    println!("{} (trace id {})", reply.message, String::from_utf8_lossy(&reply.trace_id));
     assert_eq!(reply.message, "hello, world");
 
     // Errors are statuses: an unknown method is UNIMPLEMENTED.

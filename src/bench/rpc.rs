@@ -454,7 +454,7 @@ mod tests {
         assert!(check_reply(&bytes[..bytes.len() - 1]).is_err(), "a truncated reply is refused");
         let wrong = HelloReply { message: "hello, someone".into(), trace_id: "t-1".into() }.encode().unwrap();
         assert!(check_reply(&wrong).is_err(), "a greeting for another name is refused");
-        let untraced = HelloReply { message: "hello, bench".into(), trace_id: String::new() }.encode().unwrap();
+        let untraced = HelloReply { message: "hello, bench".into(), trace_id: Bytes::new() }.encode().unwrap();
         assert!(check_reply(&untraced).is_err(), "a reply without a trace id is refused");
     }
 }
