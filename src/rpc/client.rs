@@ -32,19 +32,18 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::fastmap::FastMap;
-use super::flow::{add_credit, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
+use super::flow::{add_credit, put_data, HasOut, OutItem, RecvWindow, SendScheduler, StreamOut};
 use super::frame::{
-    self, CallKind, EncodeError, ErrorAction, Frame, FrameDecoder, FrameType, GoAwayCode, MessageAssembler, Metadata,
-    Role, Settings, PREFACE, PROTOCOL_VERSION,
+    self, CallKind, ErrorAction, Frame, FrameDecoder, GoAwayCode, MessageAssembler, Metadata, Role, Settings, PREFACE,
+    PROTOCOL_VERSION,
 };
 use super::message::Message;
 use super::service::Ctx;
 use super::status::{Code, Status};
-use crate::net::OutBuf;
 use crate::reactor::{CloseReason, Config, ConnId, Core, Handle, ListenerId, Protocol, Reactor, TimerId};
 
 /// Client policy. Defaults follow `docs/rpc-protocol.md` section 11.
@@ -566,57 +565,6 @@ impl RpcClient {
     }
 }
 
-/// Appends the CALL frame that opens `stream_id`: the same bytes and checks as `frame::encode(&Frame::Call(..))`,
-/// written from the call's own fields. Building a `Frame::Call` meant moving the method and metadata into it,
-/// validating through the generic frame match, and dropping the frame again (about 145 instructions per call,
-/// callgrind). The server writes its STATUS frames the same way (`frame::encode_status`).
-fn encode_call(
-    stream_id: u32,
-    kind: CallKind,
-    timeout_ms: u32,
-    method: &[u8],
-    metadata: &Metadata,
-    dst: &mut BytesMut,
-) -> Result<(), EncodeError> {
-    // CALL ids are odd and below the reserved bit (`frame::stream_id_ok`'s rule for CALL).
-    if stream_id > frame::MAX_STREAM_ID || stream_id % 2 == 0 {
-        return Err(EncodeError::BadStreamId { frame_type: FrameType::Call, stream_id });
-    }
-    if method.is_empty() {
-        return Err(EncodeError::Invalid("CALL method is empty"));
-    }
-    let [m0, m1] = match u16::try_from(method.len()) {
-        Ok(len) => len.to_be_bytes(),
-        Err(_) => return Err(EncodeError::FieldTooLong { field: "CALL method", len: method.len() }),
-    };
-    let payload_len = 1 + 4 + 2 + method.len() + metadata.encoded_len();
-    let len =
-        u32::try_from(payload_len).map_err(|_| EncodeError::FieldTooLong { field: "payload", len: payload_len })?;
-    dst.reserve(frame::HEADER_LEN + payload_len);
-    dst.put_slice(&frame::header_bytes(len, stream_id, FrameType::Call as u8, 0));
-    let [t0, t1, t2, t3] = timeout_ms.to_be_bytes();
-    dst.put_slice(&[kind as u8, t0, t1, t2, t3, m0, m1]);
-    dst.put_slice(method);
-    for (key, value) in metadata.iter() {
-        // Lengths fit: `Metadata::insert` and the decoder both enforce the key and value bounds.
-        dst.put_u8(key.len() as u8);
-        dst.put_slice(key);
-        dst.put_u16(value.len() as u16);
-        dst.put_slice(value);
-    }
-    Ok(())
-}
-
-/// Appends a message that fits one DATA frame, as the fair writer (`SendScheduler::run`) writes it: the header,
-/// then the payload (copied or queued by reference, as `OutBuf::push` decides).
-fn put_whole_message(dst: &mut OutBuf, stream_id: u32, bytes: Bytes, end_stream: bool) {
-    let flags = if end_stream { frame::FLAG_END_STREAM } else { 0 };
-    dst.buf().put_slice(&frame::header_bytes(bytes.len() as u32, stream_id, FrameType::Data as u8, flags));
-    if !bytes.is_empty() {
-        dst.push(bytes);
-    }
-}
-
 impl ClientConn {
     fn send_frame(cx: &mut Core<RpcClient>, id: ConnId, frame: &Frame) {
         if let Some(conn) = cx.conn_mut(id) {
@@ -676,7 +624,7 @@ impl ClientConn {
         let limit = cx.config().high_watermark_bytes;
         if let Some(conn) = cx.conn_mut(key.id) {
             let (method, metadata) = (&start.method, &start.options.metadata);
-            if let Err(e) = encode_call(stream_id, start.kind, timeout_ms, method, metadata, conn.out.buf()) {
+            if let Err(e) = frame::encode_call(stream_id, start.kind, timeout_ms, method, metadata, conn.out.buf()) {
                 tracing::error!(error = %e, "failed to encode an RPC frame");
             }
             // The request follows its CALL at once when the fair writer's next turn would write it whole anyway:
@@ -696,7 +644,12 @@ impl ClientConn {
                 });
             if let Some(bytes) = request.take_if(|_| direct) {
                 let len = bytes.len() as i64;
-                put_whole_message(&mut conn.out, stream_id, bytes, !start.kind.client_streams());
+                put_data(
+                    &mut conn.out,
+                    stream_id,
+                    bytes,
+                    if start.kind.client_streams() { 0 } else { frame::FLAG_END_STREAM },
+                );
                 window -= len;
                 self.sched.conn_window -= len;
             }
@@ -1489,6 +1442,7 @@ impl<Req: Message, Resp: Message> Bidi<Req, Resp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::OutBuf;
     use crate::rpc::demo::{demo_router, methods, HelloReply, HelloRequest};
     use crate::rpc::server::{BackgroundServer, ServerConfig};
 
@@ -1636,45 +1590,6 @@ mod tests {
         assert_eq!(result.unwrap_err().code, Code::DeadlineExceeded);
     }
 
-    #[test]
-    fn encode_call_writes_what_encode_writes() {
-        let mut metadata = Metadata::new();
-        metadata.insert("trace-id", "abc").unwrap();
-        metadata.insert("authorization", Bytes::from_static(b"\x00\xffbin")).unwrap();
-        metadata.insert("trace-id", Bytes::new()).unwrap();
-        let cases = [
-            (1, CallKind::Unary, 0, Bytes::from_static(b"demo.Greeter/Hello"), Metadata::new()),
-            (7, CallKind::Bidi, 250, Bytes::from_static(b"kv.Store/Watch"), metadata.clone()),
-            (frame::MAX_STREAM_ID, CallKind::ServerStreaming, u32::MAX, Bytes::from_static(b"a/b"), metadata),
-            (9, CallKind::ClientStreaming, 1, Bytes::from(vec![b'm'; usize::from(u16::MAX)]), Metadata::new()),
-        ];
-        for (stream_id, kind, timeout_ms, method, metadata) in cases {
-            let (mut fast, mut generic) = (BytesMut::from(&b"before"[..]), BytesMut::from(&b"before"[..]));
-            encode_call(stream_id, kind, timeout_ms, &method, &metadata, &mut fast).unwrap();
-            let call = frame::Call { stream_id, kind, timeout_ms, method, metadata };
-            frame::encode(&Frame::Call(call), &mut generic).unwrap();
-            assert_eq!(fast, generic);
-        }
-        // What `encode` refuses, `encode_call` refuses with the same error, and writes nothing.
-        let long = Bytes::from(vec![b'm'; usize::from(u16::MAX) + 1]);
-        for (stream_id, method) in [
-            (0, Bytes::from_static(b"a/b")),
-            (2, Bytes::from_static(b"a/b")),
-            (frame::MAX_STREAM_ID + 2, Bytes::from_static(b"a/b")),
-            (3, Bytes::new()),
-            (3, long),
-        ] {
-            let mut fast = BytesMut::new();
-            let got = encode_call(stream_id, CallKind::Unary, 0, &method, &Metadata::new(), &mut fast);
-            let call =
-                frame::Call { stream_id, kind: CallKind::Unary, timeout_ms: 0, method, metadata: Metadata::new() };
-            let want = frame::encode(&Frame::Call(call), &mut BytesMut::new());
-            assert!(want.is_err(), "stream {stream_id} is a bad case");
-            assert_eq!(got, want);
-            assert!(fast.is_empty());
-        }
-    }
-
     /// A stream type for driving the fair writer by hand.
     struct Out(StreamOut);
 
@@ -1692,7 +1607,7 @@ mod tests {
                 let bytes = Bytes::from(vec![7u8; len]);
                 let mut direct = OutBuf::new();
                 direct.extend_from_slice(b"CALL");
-                put_whole_message(&mut direct, 5, bytes.clone(), end_stream);
+                put_data(&mut direct, 5, bytes.clone(), if end_stream { frame::FLAG_END_STREAM } else { 0 });
 
                 let mut sched = SendScheduler::new(1 << 20, 1 << 20, 1 << 20);
                 let mut out = StreamOut::with_queue(1 << 20, VecDeque::new());
