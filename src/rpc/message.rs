@@ -32,8 +32,9 @@ pub trait Message: Sized + Send + 'static {
 impl<T: Serialize + DeserializeOwned + Send + 'static> Message for T {
     /// A message that fits what is left of this thread's arena block is written straight into it and handed out as
     /// a slice of it (no allocation of its own). One that does not is measured with postcard's `Size` flavor and
-    /// then written into a fresh block, or, past [`ARENA_MESSAGE_MAX_BYTES`], into a buffer of exactly its size. `to_allocvec` would grow a `Vec` several times, and a `Vec` with spare capacity costs
-    /// `Bytes::from` a second allocation for its shared header; an exact-length one converts for free.
+    /// then written into a fresh block, or, past [`ARENA_MESSAGE_MAX_BYTES`], into a buffer of exactly its size.
+    /// `to_allocvec` would grow a `Vec` several times, and a `Vec` with spare capacity costs `Bytes::from` a second
+    /// allocation for its shared header; an exact-length one converts for free.
     fn encode(&self) -> Result<Bytes, Status> {
         if let Some(bytes) = ARENA.with(|arena| encode_in_arena(self, &mut arena.borrow_mut())) {
             return Ok(bytes);
@@ -71,8 +72,9 @@ fn encode_error(e: postcard::Error) -> Status {
 /// its last message has been written to the peer, so a small message stuck in a slow stream's queue pins at most
 /// this much; idle connections hold none.
 const ARENA_BLOCK_BYTES: usize = 4 * 1024;
-/// Largest message encoded into the arena; bigger ones get an allocation of their own (the per-message cost is
-/// small next to their size, and they would use up blocks fast).
+/// Largest message a fresh block is started for; a bigger one that does not fit what is left of the current block
+/// gets an allocation of its own (the per-message cost is small next to its size, and such messages would use up
+/// blocks fast).
 const ARENA_MESSAGE_MAX_BYTES: usize = 512;
 
 thread_local! {
