@@ -1340,9 +1340,9 @@ impl FrameDecoder {
                 end_stream: flags & FLAG_END_STREAM != 0,
                 continues: flags & FLAG_MESSAGE_CONTINUES != 0,
             },
+            // `take_payload` parses these in place; `check_header` let through only their fixed sizes.
             FrameType::HalfClose | FrameType::Cancel | FrameType::WindowUpdate | FrameType::Ping | FrameType::Pong => {
-                // `take_payload` parses these in place; their fixed sizes were checked with the header.
-                parse_in_place(header, &reader.rest()).ok_or(malformed("wrong size"))??
+                return Err(malformed("wrong size"));
             }
             FrameType::Status => {
                 let code = Code::from_wire(reader.u16().ok_or(malformed("truncated code"))?);
